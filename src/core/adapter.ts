@@ -1,0 +1,25 @@
+import type { Logger } from "pino";
+import type { Command, IncomingMessage, Platform, Reply } from "./types.js";
+
+/** Hands one normalised message to the core; never rejects. */
+export type MessageHandler = (message: IncomingMessage, reply: Reply) => Promise<void>;
+
+/** What the core gives an adapter when it starts. */
+export interface AdapterContext {
+  dispatch: MessageHandler;
+  /** Every command, for menus (`setMyCommands`, Discord application commands). */
+  commands: readonly Command[];
+  /** Completions for a command option (persona names), for autocomplete. */
+  complete(command: string, option: string, prefix: string): Promise<string[]>;
+  log: Logger;
+}
+
+/** A platform connection: `createXAdapter(config)` returns one. */
+export interface Adapter {
+  readonly platform: Platform;
+  start(ctx: AdapterContext): Promise<void>;
+  /** Stops receiving, lets in-flight replies finish, closes connections. */
+  stop(): Promise<void>;
+  /** Resolves when the adapter has nothing more to do (console: end of input). */
+  readonly done?: Promise<void>;
+}

@@ -1,0 +1,27 @@
+import type { Logger } from "pino";
+import type { Config } from "../config/schema.js";
+import type { ChannelHistory } from "../store/history.js";
+import type { MemoryBook } from "../store/memories.js";
+import type { ChannelSettings } from "../store/settings.js";
+import type { UsageLedger } from "../store/usage.js";
+import type { PersonaCatalog } from "../personas/catalog.js";
+import type { UserLimits } from "../ratelimit/user-limits.js";
+import type { ModelRouter } from "../llm/router.js";
+import type { Command } from "./types.js";
+
+/** Everything a command may use; built once in `src/app.ts`. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  history: ChannelHistory;
+  memories: MemoryBook;
+  settings: ChannelSettings;
+  usage: UsageLedger;
+  personas: PersonaCatalog;
+  limits: UserLimits;
+  llm: ModelRouter;
+  /** The registered commands, for `help`. */
+  commands: readonly Command[];
+  /** Epoch milliseconds the process started. */
+  startedAt: number;
+}

@@ -1,0 +1,89 @@
+/**
+ * The shapes every platform adapter and every command agree on. Nothing in
+ * here knows about Discord, Telegram or the terminal.
+ */
+
+export type Platform = "console" | "telegram" | "discord";
+
+/** One message from a user, normalised by an adapter. */
+export interface IncomingMessage {
+  platform: Platform;
+  channel: {
+    /** Namespaced key, e.g. `telegram:-100123`, `discord:987…`, `console:local`. */
+    key: string;
+    /** A DM or private chat: its one user is its moderator. */
+    private: boolean;
+    title?: string;
+  };
+  author: {
+    /** Namespaced key, e.g. `telegram:42`, `discord:1234…`, `console:local`. */
+    key: string;
+    /** Display name, used to say who said what in shared channels. */
+    name: string;
+  };
+  /** The text with any bot mention removed. */
+  text: string;
+  /** DM, mention, reply to the bot, or a command. Unaddressed plain text is ignored. */
+  addressed: boolean;
+  /**
+   * A command the platform already parsed (a Discord slash command), so the
+   * dispatcher need not parse `text`.
+   */
+  command?: { name: string; args: string };
+  /** Asks the platform only when a moderator-only command needs it. */
+  isModerator(): Promise<boolean>;
+  /** The platform's own event, as an escape hatch. */
+  raw: unknown;
+}
+
+/** How a command answers; made by the adapter for one incoming message. */
+export interface Reply {
+  /** Shows "typing…" until the next send or stream ends. Never throws. */
+  typing(): void;
+  /** A short answer, plain text. Long text is split by the adapter. */
+  send(text: string): Promise<void>;
+  /**
+   * Streams a model's answer: throttled edits, split past the platform's
+   * length limit, formatted for the platform. Resolves with the full text
+   * once the last part is delivered. If `deltas` throws, what arrived so far
+   * stays shown and the error is rethrown.
+   */
+  stream(deltas: AsyncIterable<string>): Promise<string>;
+}
+
+/** An option of a command, for platforms with slash menus. */
+export interface CommandOption {
+  name: string;
+  description: string;
+  required?: boolean;
+  /** Offers completions (persona names) where the platform supports it. */
+  autocomplete?: boolean;
+}
+
+/** What a command's `run` is handed. */
+export interface CommandContext {
+  message: IncomingMessage;
+  reply: Reply;
+  /** Everything after the command name, trimmed. */
+  args: string;
+  services: import("./services.js").Services;
+}
+
+/** One module in `commands/`. */
+export interface Command {
+  name: string;
+  description: string;
+  /** E.g. `remember <fact>`. */
+  usage: string;
+  options?: CommandOption[];
+  /**
+   * Moderator-only outside private chats. A function decides per call, for
+   * commands where only some forms are restricted (`persona NAME`).
+   */
+  moderatorOnly?: boolean | ((args: string) => boolean);
+  /** Not counted against the user's rate limit (help, usage, status). */
+  unlimited?: boolean;
+  /** Offers completions for an option. */
+  complete?(services: import("./services.js").Services, option: string, prefix: string): Promise<string[]>;
+  run(ctx: CommandContext): Promise<void>;
+}

@@ -1,0 +1,41 @@
+/** The provider-neutral shape of a chat call. */
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  /** 0–2; the provider's default when absent. */
+  temperature?: number;
+  /** Ollama only: how long the model stays loaded (`30m`, `0`, seconds). */
+  keepAlive?: string | number;
+}
+
+/** Token counts as the provider itself reported them. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** A piece of a streamed answer; the last one has `done` and the usage. */
+export type ChatDelta =
+  | { type: "text"; text: string }
+  | { type: "done"; model: string; usage?: TokenUsage };
+
+/** One model server, spoken to through its own client package. */
+export interface LlmProvider {
+  /** The configured name, e.g. `ollama`, `groq`, `local-gpu`. */
+  readonly name: string;
+  readonly kind: "ollama" | "openai";
+  /**
+   * Streams an answer. Throws `ParleyError` (provider_* / model_not_found /
+   * stream_cut) on failure, converted from the client's own errors. Honors
+   * `signal` and its own timeout (`timeoutMs` of its config).
+   */
+  chat(req: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatDelta>;
+  /** The models the server has (`/api/tags`, `/v1/models`). */
+  models(signal?: AbortSignal): Promise<string[]>;
+}
