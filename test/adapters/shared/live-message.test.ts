@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { streamLiveMessage, type LiveMessageTarget } from "../../../src/adapters/shared/live-message.js";
+import { createPacer } from "../../../src/adapters/shared/pacer.js";
+
+interface Call {
+  kind: "send" | "edit";
+  id: number;
+  text: string;
+  atMs: number;
+}
+
+/** A recording target whose calls take `latencyMs`. */
+function recorder(opts: { maxLength?: number; intervalMs?: number; latencyMs?: number; failEditAt?: number } = {}) {
+  const started = Date.now();
+  const calls: Call[] = [];
+  const messages = new Map<number, string>();
+  let nextId = 1;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const target: LiveMessageTarget<number> = {
+    maxLength: opts.maxLength ?? 100,
+    minEditIntervalMs: opts.intervalMs ?? 50,
+    async send(text) {
+      const id = nextId++;
+      calls.push({ kind: "send", id, text, atMs: Date.now() - started });
+      await sleep(opts.latencyMs ?? 1);
+      messages.set(id, text);
+      return id;
+    },
+    async edit(id, text) {
+      calls.push({ kind: "edit", id, text, atMs: Date.now() - started });
+      if (opts.failEditAt !== undefined && calls.length >= opts.failEditAt) throw new Error("platform said no");
+      await sleep(opts.latencyMs ?? 1);
+      messages.set(id, text);
+    },
+  };
+  return { target, calls, shown: () => [...messages.values()] };
+}
+
+async function* timed(chunks: string[], gapMs: number, failWith?: Error): AsyncIterable<string> {
+  for (const chunk of chunks) {
+    await new Promise((r) => setTimeout(r, gapMs));
+    yield chunk;
+  }
+  if (failWith) throw failWith;
+}
+
+describe("streamLiveMessage", () => {
+  it("sends the first tokens at once, then edits no faster than the interval, and ends with the full text", async () => {
+    const { target, calls, shown } = recorder({ intervalMs: 100, maxLength: 1000 });
+    const chunks = Array.from({ length: 40 }, (_, i) => `w${i} `);
+    const full = await streamLiveMessage(timed(chunks, 10), target);
+    expect(full).toBe(chunks.join(""));
+    expect(shown()).toEqual([full]);
+    expect(calls[0]!.kind).toBe("send");
+    expect(calls[0]!.atMs).toBeLessThan(60); // first chunk arrives after ~10 ms
+    for (let i = 1; i < calls.length; i++) expect(calls[i]!.atMs - calls[i - 1]!.atMs).toBeGreaterThanOrEqual(95);
+    // ~400 ms of streaming at one call per 100 ms: a handful of edits, not one per delta.
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    expect(calls.length).toBeLessThanOrEqual(7);
+  });
+
+  it("skips edits that change nothing on screen", async () => {
+    const { target, calls } = recorder({ intervalMs: 20 });
+    await streamLiveMessage(timed(["Hello", " ", "  ", "\n", " world", "\n\n"], 30), target);
+    const texts = calls.map((c) => c.text.trim());
+    expect(texts).toEqual(["Hello", "Hello   \n world"]);
+  });
+
+  it("continues in new messages past the limit, every part within it", async () => {
+    const { target, calls, shown } = recorder({ maxLength: 50, intervalMs: 5 });
+    const chunks = Array.from({ length: 30 }, (_, i) => `Sentence number ${i}. `);
+    const full = await streamLiveMessage(timed(chunks, 2), target);
+    const parts = shown();
+    expect(parts.length).toBeGreaterThan(5);
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(50);
+    expect(parts.join(" ").replace(/\s+/g, " ").trim()).toBe(full.trim());
+    expect(calls.filter((c) => c.kind === "send").length).toBe(parts.length);
+  });
+
+  it("sends nothing for a blank answer", async () => {
+    const { target, calls } = recorder();
+    expect(await streamLiveMessage(timed([" ", "\n"], 1), target)).toBe(" \n");
+    expect(calls).toEqual([]);
+  });
+
+  it("shows the partial text and rethrows when the deltas fail", async () => {
+    const { target, shown } = recorder({ intervalMs: 200 });
+    const boom = new Error("model went away");
+    await expect(streamLiveMessage(timed(["partial ", "answer"], 5, boom), target)).rejects.toBe(boom);
+    expect(shown()).toEqual(["partial answer"]);
+  });
+
+  it("stops and throws when the platform refuses a call", async () => {
+    const { target } = recorder({ intervalMs: 5, failEditAt: 2 });
+    await expect(streamLiveMessage(timed(["a", "b", "c", "d"], 20), target)).rejects.toThrow("platform said no");
+  });
+
+  it("shares one pacer between replies into the same chat", async () => {
+    const pacer = createPacer(100);
+    const a = recorder();
+    const b = recorder();
+    await Promise.all([
+      streamLiveMessage(timed(["one", " two", " three"], 5), { ...a.target, pacer }),
+      streamLiveMessage(timed(["uno", " dos", " tres"], 5), { ...b.target, pacer }),
+    ]);
+    const all = [...a.calls, ...b.calls].map((c) => c.atMs).sort((x, y) => x - y);
+    // Two first sends may go at once; every later call is ≥100 ms after the previous slot.
+    const later = all.slice(2);
+    expect(later.length).toBeGreaterThan(0);
+    expect(all.at(-1)! - all[0]!).toBeGreaterThanOrEqual(100 * later.length - 10);
+  });
+});
+
+describe("createPacer", () => {
+  it("spaces waits by the interval and counts marked calls", async () => {
+    let clock = 1000;
+    const pacer = createPacer(100, () => clock);
+    pacer.mark();
+    const started = Date.now();
+    clock = 1000; // wait() sees the slot 100 ms ahead of the mark
+    const waiting = pacer.wait();
+    await waiting;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(95);
+  });
+});
