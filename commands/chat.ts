@@ -1,0 +1,74 @@
+import { buildPrompt } from "../src/chat/prompt.js";
+import { estimateTokens } from "../src/chat/tokens.js";
+import { ParleyError } from "../src/core/errors.js";
+import type { Command } from "../src/core/types.js";
+import type { TokenUsage } from "../src/llm/types.js";
+import { currentPersona } from "./persona.js";
+
+/** Talk to the model with the channel's persona, history and memories. */
+export const chat: Command = {
+  name: "chat",
+  description: "Talk to the model",
+  usage: "chat <text>",
+  options: [{ name: "text", description: "What to say", required: true }],
+  async run({ message, reply, args, services }) {
+    const { config, history, memories, usage, llm } = services;
+    const channel = message.channel.key;
+    if (!args) {
+      await reply.send(`Say something after ${config.prefixes[0]}chat, or just write to me. Send ${config.prefixes[0]}help for commands.`);
+      return;
+    }
+    const persona = await currentPersona(services, channel);
+    const [recent, facts, summary] = await Promise.all([
+      history.recent(channel, config.history.promptMessages),
+      config.memories.inPrompt > 0 ? memories.search(channel, args, config.memories.inPrompt) : Promise.resolve([]),
+      history.getSummary(channel),
+    ]);
+    const messages = buildPrompt({
+      persona,
+      history: recent,
+      memories: facts,
+      summary,
+      shared: !message.channel.private,
+      user: { name: message.author.name, text: args },
+      historyTokens: config.history.promptTokens,
+    });
+
+    const budget = config.limits.tokensPerDay;
+    const estimatedPrompt = messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+    if (budget > 0) {
+      const today = await usage.userToday(message.author.key);
+      const spent = today.promptTokens + today.completionTokens;
+      if (spent + estimatedPrompt > budget) {
+        throw new ParleyError(
+          "budget_exceeded",
+          `You've used ${spent.toLocaleString("en")} of your ${budget.toLocaleString("en")} tokens for today; the budget resets at midnight UTC.`,
+        );
+      }
+    }
+
+    const choice = llm.choose(persona);
+    let reported: TokenUsage | undefined;
+    async function* text(): AsyncIterable<string> {
+      for await (const delta of llm.chat(choice, messages, { temperature: persona.temperature })) {
+        if (delta.type === "text") yield delta.text;
+        else reported = delta.usage;
+      }
+    }
+    reply.typing();
+    const answer = await reply.stream(text());
+    if (!answer.trim()) {
+      await reply.send("The model gave an empty answer; try rephrasing.");
+      return;
+    }
+
+    const now = Date.now();
+    await history.append(channel, [
+      { role: "user", content: args, author: message.author.name, at: now },
+      { role: "assistant", content: answer, at: now },
+    ]);
+    const tokens = reported ?? { promptTokens: estimatedPrompt, completionTokens: estimateTokens(answer) };
+    if (!reported) services.log.debug({ provider: choice.provider.name }, "provider reported no token usage; recorded an estimate");
+    await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens });
+  },
+};

@@ -1,0 +1,29 @@
+import type { Command } from "../src/core/types.js";
+
+/** The user's requests and tokens today, and what remains of their limits. */
+export const usage: Command = {
+  name: "usage",
+  description: "Show your requests and tokens today and what remains of your limits",
+  usage: "usage",
+  unlimited: true,
+  async run({ message, reply, services }) {
+    const { limits: config } = services.config;
+    const [today, left] = await Promise.all([
+      services.usage.userToday(message.author.key),
+      services.limits.remaining(message.author.key),
+    ]);
+    const tokens = today.promptTokens + today.completionTokens;
+    const lines = [
+      `Today (UTC): ${today.requests} requests, ${tokens.toLocaleString("en")} tokens (${today.promptTokens.toLocaleString("en")} in, ${today.completionTokens.toLocaleString("en")} out)`,
+      `Remaining: ${describe(left.minute, config.perMinute)} this minute, ${describe(left.hour, config.perHour)} this hour, ${describe(left.day, config.perDay)} today`,
+      config.tokensPerDay > 0
+        ? `Token budget: ${Math.max(0, config.tokensPerDay - tokens).toLocaleString("en")} of ${config.tokensPerDay.toLocaleString("en")} left today`
+        : "Token budget: unlimited",
+    ];
+    await reply.send(lines.join("\n"));
+  },
+};
+
+function describe(left: number, limit: number): string {
+  return limit === 0 ? "unlimited" : `${left}/${limit}`;
+}

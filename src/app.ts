@@ -1,0 +1,95 @@
+import type { Logger } from "pino";
+import { commands } from "../commands/index.js";
+import type { Config } from "./config/schema.js";
+import type { Adapter, AdapterContext } from "./core/adapter.js";
+import { createDispatcher, type Dispatcher } from "./core/dispatcher.js";
+import type { Services } from "./core/services.js";
+import { createRouter } from "./llm/providers.js";
+import { PersonaCatalog, shippedPersonaDir } from "./personas/catalog.js";
+import { UserLimits } from "./ratelimit/user-limits.js";
+import { createStores } from "./store/index.js";
+
+export interface AppOptions {
+  config: Config;
+  log: Logger;
+  adapters: readonly Adapter[];
+}
+
+export interface App {
+  services: Services;
+  dispatcher: Dispatcher;
+  /** Resolves when an adapter that can finish (console at end of input) has finished. */
+  done: Promise<void>;
+  /** Stops the adapters, waits for answers in flight, closes the stores. */
+  stop(): Promise<void>;
+}
+
+/** Builds the services, the dispatcher and starts every adapter. */
+export async function startApp({ config, log, adapters }: AppOptions): Promise<App> {
+  const personas = new PersonaCatalog(config.personaDir ? [shippedPersonaDir, config.personaDir] : [shippedPersonaDir]);
+  if (!personas.get(config.defaultPersona)) {
+    throw new Error(`defaultPersona: there is no persona named "${config.defaultPersona}" (have: ${personas.names().join(", ")}).`);
+  }
+  const stores = await createStores({
+    redisUrl: config.redisUrl,
+    log,
+    history: { maxStoredMessages: config.history.maxStoredMessages, ttlMs: config.history.ttlHours * 3_600_000 },
+    memories: { maxPerChannel: config.memories.maxPerChannel },
+  });
+  const limits = new UserLimits(config.limits);
+  const services: Services = {
+    config,
+    log,
+    history: stores.history,
+    memories: stores.memories,
+    settings: stores.settings,
+    usage: stores.usage,
+    personas,
+    limits,
+    llm: createRouter(config, log),
+    commands,
+    startedAt: Date.now(),
+  };
+  const dispatcher = createDispatcher(services);
+  const byName = new Map(commands.map((c) => [c.name, c]));
+  const context: AdapterContext = {
+    dispatch: dispatcher.handle,
+    commands,
+    log,
+    async complete(command, option, prefix) {
+      return (await byName.get(command)?.complete?.(services, option, prefix)) ?? [];
+    },
+  };
+
+  const started: Adapter[] = [];
+  try {
+    for (const adapter of adapters) {
+      await adapter.start(context);
+      started.push(adapter);
+      log.info({ platform: adapter.platform }, "adapter started");
+    }
+  } catch (e) {
+    await Promise.allSettled(started.map((a) => a.stop()));
+    await stores.close();
+    limits.stop();
+    throw e;
+  }
+
+  const finishing = adapters.map((a) => a.done).filter((d): d is Promise<void> => d !== undefined);
+  const done = finishing.length > 0 ? Promise.race(finishing).then(() => dispatcher.idle()) : new Promise<void>(() => {});
+  let stopping: Promise<void> | undefined;
+  return {
+    services,
+    dispatcher,
+    done,
+    stop() {
+      stopping ??= (async () => {
+        await Promise.allSettled(started.map((a) => a.stop()));
+        await dispatcher.idle();
+        limits.stop();
+        await stores.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { ChatMessage } from "../llm/types.js";
+import type { Persona } from "../personas/catalog.js";
+import type { HistoryTurn, Memory } from "../store/types.js";
+import { estimateTokens } from "./tokens.js";
+
+export interface PromptParts {
+  persona: Persona;
+  /** Recent turns, oldest first. */
+  history: HistoryTurn[];
+  memories: Memory[];
+  summary?: string;
+  /** Shared channels prefix each user turn with its author's name. */
+  shared: boolean;
+  user: { name: string; text: string };
+  /** Token budget of the history part. */
+  historyTokens: number;
+}
+
+/**
+ * Builds the messages sent to the model: the persona's prompt with the
+ * channel's facts and summary, then as much recent history as fits the
+ * budget (newest kept), then the new message.
+ */
+export function buildPrompt(parts: PromptParts): ChatMessage[] {
+  let system = parts.persona.prompt;
+  if (parts.memories.length > 0) {
+    system += "\n\nFacts this channel asked you to remember (use them when relevant):\n";
+    system += parts.memories.map((m) => `- ${m.text}`).join("\n");
+  }
+  if (parts.summary) system += `\n\nSummary of the earlier conversation:\n${parts.summary}`;
+  if (parts.shared) {
+    system += "\n\nSeveral people talk in this channel; each of their messages starts with the speaker's name.";
+  }
+
+  const turns: ChatMessage[] = [];
+  let budget = parts.historyTokens;
+  for (let i = parts.history.length - 1; i >= 0; i--) {
+    const turn = parts.history[i]!;
+    const content = turn.role === "user" && parts.shared && turn.author ? `${turn.author}: ${turn.content}` : turn.content;
+    budget -= estimateTokens(content);
+    if (budget < 0) break;
+    turns.push({ role: turn.role, content });
+  }
+  turns.reverse();
+  // A window that opens on an answer has lost its question: drop it.
+  while (turns[0]?.role === "assistant") turns.shift();
+
+  const userText = parts.shared ? `${parts.user.name}: ${parts.user.text}` : parts.user.text;
+  return [{ role: "system", content: system }, ...turns, { role: "user", content: userText }];
+}

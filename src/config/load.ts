@@ -1,0 +1,142 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { configSchema, type Config } from "./schema.js";
+
+/** A setting that stops the bot at start-up; the message names the setting. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Environment variable → path in the config. Values are strings; numbers,
+ * booleans and lists are converted by `coerce` before validation.
+ */
+const envPaths: Record<string, string> = {
+  TELEGRAM_BOT_TOKEN: "telegram.token",
+  TELEGRAM_API_ROOT: "telegram.apiRoot",
+  TELEGRAM_WEBHOOK_URL: "telegram.webhookUrl",
+  TELEGRAM_WEBHOOK_SECRET: "telegram.webhookSecret",
+  TELEGRAM_WEBHOOK_PORT: "telegram.webhookPort",
+  DISCORD_TOKEN: "discord.token",
+  DISCORD_API_URL: "discord.apiUrl",
+  DISCORD_GUILD_ID: "discord.guildId",
+  DISCORD_MODERATOR_PERMISSION: "discord.moderatorPermission",
+  DISCORD_MODERATOR_ROLE_IDS: "discord.moderatorRoleIds",
+  LLM_PROVIDER: "llm.provider",
+  LLM_MODEL: "llm.model",
+  LLM_TIMEOUT_MS: "llm.timeoutMs",
+  LLM_TEMPERATURE: "llm.temperature",
+  OLLAMA_HOST: "llm.ollamaHost",
+  OLLAMA_KEEP_ALIVE: "llm.keepAlive",
+  OPENAI_BASE_URL: "llm.openaiBaseUrl",
+  REDIS_URL: "redisUrl",
+  LOG_LEVEL: "logLevel",
+  PARLEY_PREFIXES: "prefixes",
+  PARLEY_PERSONA_DIR: "personaDir",
+  PARLEY_DEFAULT_PERSONA: "defaultPersona",
+  RATE_LIMIT_PER_MINUTE: "limits.perMinute",
+  RATE_LIMIT_PER_HOUR: "limits.perHour",
+  RATE_LIMIT_PER_DAY: "limits.perDay",
+  TOKENS_PER_DAY: "limits.tokensPerDay",
+  HISTORY_MAX_MESSAGES: "history.maxStoredMessages",
+  HISTORY_TTL_HOURS: "history.ttlHours",
+};
+
+/** The key environment variable of each hosted provider, in order of preference. */
+const apiKeyVariables: Record<string, string[]> = {
+  openai: ["OPENAI_API_KEY"],
+  openrouter: ["OPENROUTER_API_KEY", "OPENAI_API_KEY"],
+  groq: ["GROQ_API_KEY", "OPENAI_API_KEY"],
+};
+
+/**
+ * Reads `PARLEY_CONFIG` (or `./parley.yaml` when present), applies the
+ * environment on top, validates everything, and throws `ConfigError` naming
+ * the first bad setting.
+ */
+export function loadConfig(env: Env = process.env, argv: readonly string[] = []): Config {
+  const raw = readConfigFile(env);
+  for (const [variable, path] of Object.entries(envPaths)) {
+    const value = env[variable];
+    if (value !== undefined && value.trim() !== "") setPath(raw, path, coerce(path, value.trim(), variable));
+  }
+  if (argv.includes("--console")) raw.console = true;
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describe(result.error));
+  const config = result.data;
+  const keyVariables = apiKeyVariables[config.llm.provider] ?? [];
+  for (const variable of keyVariables) {
+    if (env[variable]) {
+      config.llm.apiKey = env[variable];
+      break;
+    }
+  }
+  if (config.llm.apiKey === undefined && keyVariables.length > 0 && !config.llm.openaiBaseUrl) {
+    throw new ConfigError(`LLM_PROVIDER=${config.llm.provider} needs an API key in ${keyVariables[0]}.`);
+  }
+  return config;
+}
+
+function readConfigFile(env: Env): Record<string, unknown> {
+  const explicit = env.PARLEY_CONFIG;
+  const path = resolve(explicit ?? "parley.yaml");
+  if (!explicit && !existsSync(path)) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ConfigError(`PARLEY_CONFIG: cannot read ${path}.`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${path} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`${path} must hold a mapping of settings.`);
+  return parsed as Record<string, unknown>;
+}
+
+const numericPaths = /(Ms|Hours|Port|per\w+|tokensPerDay|maxStoredMessages|temperature)$/;
+
+function coerce(path: string, value: string, variable: string): unknown {
+  if (path === "prefixes" || path === "discord.moderatorRoleIds") {
+    return value.split(/[\s,]+/).filter(Boolean);
+  }
+  if (numericPaths.test(path)) {
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw new ConfigError(`${variable} must be a number, got "${value}".`);
+    return n;
+  }
+  return value;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== "object" || next === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+/** Names the setting in the words a user wrote it: the env variable when it came from there. */
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  const path = issue.path.join(".");
+  const variable = Object.entries(envPaths).find(([, p]) => p === path)?.[0];
+  const name = variable ? `${path} (${variable})` : path || "config";
+  if (issue.code === "unrecognized_keys") {
+    const where = path ? ` in ${path}` : "";
+    return `Unknown setting${where}: ${issue.keys.join(", ")}.`;
+  }
+  return `Invalid setting ${name}: ${issue.message}.`;
+}

@@ -1,0 +1,81 @@
+import { startApp } from "./app.js";
+import { ConfigError, loadConfig } from "./config/load.js";
+import type { Config } from "./config/schema.js";
+import type { Adapter } from "./core/adapter.js";
+import { createConsoleAdapter } from "./adapters/console/index.js";
+import { createLogger } from "./log.js";
+
+/** The adapters whose tokens are set; the console when none is (or `--console`). */
+async function chooseAdapters(config: Config): Promise<Adapter[]> {
+  const adapters: Adapter[] = [];
+  if (config.telegram.token) {
+    const { createTelegramAdapter } = await import("./adapters/telegram/index.js");
+    const { telegram } = config;
+    adapters.push(
+      createTelegramAdapter({
+        token: telegram.token!,
+        apiRoot: telegram.apiRoot,
+        webhook: telegram.webhookUrl ? { url: telegram.webhookUrl, secretToken: telegram.webhookSecret, port: telegram.webhookPort } : undefined,
+      }),
+    );
+  }
+  if (config.discord.token) {
+    const { createDiscordAdapter } = await import("./adapters/discord/index.js");
+    const { discord } = config;
+    adapters.push(
+      createDiscordAdapter({
+        token: discord.token!,
+        apiUrl: discord.apiUrl,
+        guildId: discord.guildId,
+        prefix: config.prefixes.find((p) => p !== "/") ?? "!",
+        moderatorPermission: discord.moderatorPermission,
+        moderatorRoleIds: discord.moderatorRoleIds,
+      }),
+    );
+  }
+  if (adapters.length === 0 || config.console) adapters.push(createConsoleAdapter());
+  return adapters;
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env, process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`parley: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const secrets = [config.telegram.token, config.discord.token, config.llm.apiKey, config.telegram.webhookSecret].filter(
+    (s): s is string => Boolean(s),
+  );
+  const log = createLogger(config.logLevel, secrets);
+  process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
+
+  const adapters = await chooseAdapters(config);
+  let app;
+  try {
+    app = await startApp({ config, log, adapters });
+  } catch (e) {
+    log.fatal({ err: e }, "could not start");
+    process.stderr.write(`parley: could not start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, "stopping");
+    await app.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+
+  if (adapters.every((a) => a.platform === "console")) {
+    await app.done;
+    await app.stop();
+    process.exit(0);
+  }
+}
+
+await main();
