@@ -1,0 +1,54 @@
+/**
+ * The discord.js client as Parley needs it: the intents for guild messages,
+ * their content and DMs; DM channels arriving as partials; mentions in
+ * anything we send parsed for nobody (set on the client so that every send,
+ * edit and follow-up carries it, whatever the model wrote).
+ */
+import { Client, Events, GatewayIntentBits, Partials } from "discord.js";
+import { ParleyError } from "../../core/errors.js";
+
+export function createDiscordClient(apiUrl: string | undefined): Client {
+  return new Client({
+    intents: [
+      GatewayIntentBits.Guilds,
+      GatewayIntentBits.GuildMessages,
+      GatewayIntentBits.MessageContent,
+      GatewayIntentBits.DirectMessages,
+    ],
+    partials: [Partials.Channel],
+    allowedMentions: { parse: [], repliedUser: false },
+    // Answering a message that was deleted meanwhile should still answer.
+    failIfNotExists: false,
+    ...(apiUrl ? { rest: { api: apiUrl } } : {}),
+  });
+}
+
+/** Logs in and waits for `clientReady` (all guilds received), or fails within `timeoutMs`. */
+export async function connect(client: Client, token: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    client.once(Events.ClientReady, () => resolve());
+    timer = setTimeout(() => reject(new ParleyError("internal", "Discord did not become ready in time.")), timeoutMs);
+  });
+  try {
+    await client.login(token);
+    await ready;
+  } catch (error) {
+    throw loginError(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function loginError(error: unknown): ParleyError {
+  if (error instanceof ParleyError) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === "TokenInvalid" || (error as { status?: unknown }).status === 401) {
+    return new ParleyError("internal", "Discord refused the bot token; check DISCORD_TOKEN.");
+  }
+  if (code === "DisallowedIntents") {
+    return new ParleyError("internal", "Discord refused the gateway intents; enable the Message Content intent for the bot in the developer portal.");
+  }
+  const reason = error instanceof Error ? error.message.replace(/https?:\/\/\S+/g, "<url>") : String(error);
+  return new ParleyError("internal", "Could not connect to Discord.", { retryable: true, detail: `Could not connect to Discord: ${reason}` });
+}

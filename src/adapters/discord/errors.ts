@@ -1,0 +1,36 @@
+/**
+ * Discord's failures, converted where they enter: the REST errors of
+ * discord.js become a `ParleyError` whose detail names the Discord error code
+ * and status, never the URL (an interaction's URL carries its token) nor the
+ * request body.
+ */
+import { DiscordAPIError, HTTPError } from "discord.js";
+import { ParleyError } from "../../core/errors.js";
+
+/** `action` says what we tried, for the log: "send a message", "edit the answer". */
+export function fromDiscordError(error: unknown, action: string): ParleyError {
+  if (error instanceof ParleyError) return error;
+  if (error instanceof DiscordAPIError) {
+    return new ParleyError("internal", "Discord did not accept my answer.", {
+      retryable: error.status >= 500,
+      detail: `Discord refused to ${action}: error ${String(error.code)} (HTTP ${error.status}, ${error.method.toUpperCase()}): ${error.message}`,
+    });
+  }
+  if (error instanceof HTTPError) {
+    return new ParleyError("internal", "Discord is not answering right now.", {
+      retryable: true,
+      detail: `Discord failed to ${action}: HTTP ${error.status} ${error.method.toUpperCase()}`,
+    });
+  }
+  const name = error instanceof Error ? error.name : typeof error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ParleyError("internal", "I could not reach Discord.", {
+    retryable: true,
+    detail: `Could not ${action} on Discord: ${name}: ${stripUrls(message)}`,
+  });
+}
+
+/** Network errors may quote the request URL, which for interactions contains a token. */
+function stripUrls(text: string): string {
+  return text.replace(/https?:\/\/\S+/g, "<url>");
+}

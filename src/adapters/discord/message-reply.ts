@@ -1,0 +1,71 @@
+/**
+ * The `Reply` for a message that addressed the bot: the first message of
+ * the answer replies to it, longer answers continue in further messages,
+ * and a streamed answer grows by edits spaced by the channel's pacer.
+ * Mentions in what we send never notify anyone: the client's
+ * `allowedMentions` covers every send and edit. Discord's 429s are waited
+ * out by discord.js's REST queue, not retried here.
+ */
+import type { Message, SendableChannels } from "discord.js";
+import type { Logger } from "pino";
+import type { Reply } from "../../core/types.js";
+import type { Pacer } from "../shared/pacer.js";
+import { streamLiveMessage } from "../shared/live-message.js";
+import { splitMessage } from "../shared/split.js";
+import { fromDiscordError } from "./errors.js";
+import { DISCORD_MAX_LENGTH } from "./limits.js";
+import { TypingIndicator } from "./typing.js";
+
+export interface HandledReply extends Reply {
+  /** Handling is over: no more typing. */
+  finish(): Promise<void>;
+}
+
+export function createMessageReply(source: Message, pacer: Pacer, minEditIntervalMs: number, log: Logger): HandledReply {
+  const channel = source.channel as SendableChannels;
+  const typing = new TypingIndicator(() => channel.sendTyping(), log);
+  let answered = false;
+
+  /** The answer's first message replies to the user's; the rest follow it. */
+  async function post(text: string): Promise<Message> {
+    typing.stop();
+    try {
+      const first = !answered;
+      answered = true;
+      return first ? await source.reply({ content: text, failIfNotExists: false }) : await channel.send({ content: text });
+    } catch (error) {
+      throw fromDiscordError(error, "send a message");
+    }
+  }
+
+  return {
+    typing: () => typing.start(),
+    async send(text) {
+      const parts = splitMessage(text, DISCORD_MAX_LENGTH);
+      if (parts.length === 0) log.debug("discord: nothing to send (blank text)");
+      for (const part of parts) await post(part);
+    },
+    async stream(deltas) {
+      try {
+        return await streamLiveMessage(deltas, {
+          maxLength: DISCORD_MAX_LENGTH,
+          minEditIntervalMs,
+          pacer,
+          send: post,
+          async edit(message, text) {
+            try {
+              await message.edit({ content: text });
+            } catch (error) {
+              throw fromDiscordError(error, "edit a message");
+            }
+          },
+        });
+      } finally {
+        typing.stop();
+      }
+    },
+    async finish() {
+      typing.stop();
+    },
+  };
+}

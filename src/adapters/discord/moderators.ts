@@ -1,0 +1,49 @@
+/**
+ * Who is a moderator on Discord: a member with the configured permission
+ * (Manage Messages unless told otherwise) in the channel at hand, including
+ * its overwrites, or a member with one of the configured roles. In a DM, its
+ * one user is.
+ */
+import { GuildMember, PermissionFlagsBits, type ChatInputCommandInteraction, type Message } from "discord.js";
+import type { Logger } from "pino";
+
+export type PermissionName = keyof typeof PermissionFlagsBits;
+
+/**
+ * Resolves a permission name as people write it (`ManageMessages`,
+ * `MANAGE_MESSAGES`, `manage messages`) to discord.js's flag name.
+ */
+export function resolvePermissionName(name: string): PermissionName {
+  const wanted = name.replace(/[\s_-]/g, "").toLowerCase();
+  const found = (Object.keys(PermissionFlagsBits) as PermissionName[]).find((key) => key.toLowerCase() === wanted);
+  if (!found) throw new Error(`Unknown Discord permission "${name}"; use a name such as ManageMessages, KickMembers or Administrator.`);
+  return found;
+}
+
+export interface ModeratorRules {
+  permission: PermissionName;
+  roleIds: readonly string[];
+  log: Logger;
+}
+
+/** For a message: its author's roles and permissions in the message's channel (threads use their parent's). */
+export async function isMessageAuthorModerator(message: Message, rules: ModeratorRules): Promise<boolean> {
+  if (!message.inGuild()) return true;
+  try {
+    const member = message.member ?? (await message.guild.members.fetch(message.author.id));
+    if (rules.roleIds.some((id) => member.roles.cache.has(id))) return true;
+    return message.channel.permissionsFor(member)?.has(PermissionFlagsBits[rules.permission]) ?? false;
+  } catch (error) {
+    rules.log.warn({ reason: error instanceof Error ? error.message : String(error) }, "discord: could not check a member's permissions");
+    return false;
+  }
+}
+
+/** For a slash command: Discord computes the member's permissions in the channel and sends them along. */
+export function isInteractionUserModerator(interaction: ChatInputCommandInteraction, rules: ModeratorRules): boolean {
+  if (!interaction.inGuild()) return true;
+  const member = interaction.member;
+  const roles = member instanceof GuildMember ? [...member.roles.cache.keys()] : member.roles;
+  if (rules.roleIds.some((id) => roles.includes(id))) return true;
+  return interaction.memberPermissions.has(PermissionFlagsBits[rules.permission]);
+}

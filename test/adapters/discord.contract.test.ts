@@ -1,0 +1,34 @@
+import { createDiscordAdapter } from "../../src/adapters/discord/index.js";
+import { runAdapterContract } from "../contract/adapter-contract.js";
+import { startScenario } from "../fakes/discord/scenario.js";
+
+runAdapterContract("discord", async () => {
+  const { fake, general, random, member, dmUser } = await startScenario();
+  const users = new Map<string, string>();
+  /** The user a `userName` stands for; the DM user by default, renamed as asked. */
+  const userFor = (where: { chat: "private" | "group"; userId?: string; userName?: string }) => {
+    if (where.userId) return where.userId;
+    const base = where.chat === "private" ? dmUser : member;
+    if (where.userName && !users.has(where.userName)) {
+      base.globalName = where.userName;
+      users.set(where.userName, base.id);
+    }
+    return base.id;
+  };
+  return {
+    adapter: createDiscordAdapter({ token: fake.token, apiUrl: fake.apiUrl }),
+    maxLength: 2000,
+    supportsGroups: true,
+    groupChatIds: [general, random],
+    async userSays(text, where) {
+      const authorId = userFor(where);
+      if (where.chat === "private") await fake.sendDm(authorId, text);
+      else await fake.sendGuildMessage({ channelId: where.chatId ?? general, authorId, content: text, mentionBot: where.mention ?? false });
+    },
+    async botMessages(where) {
+      const channelId = where.chat === "private" ? fake.dmChannelId(where.chatId ?? dmUser.id) : (where.chatId ?? general);
+      return fake.botMessages(channelId).map((m) => m.content);
+    },
+    close: () => fake.close(),
+  };
+});

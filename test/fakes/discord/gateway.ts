@@ -1,0 +1,199 @@
+/**
+ * The fake's gateway: Discord's WebSocket protocol (v10, JSON, no
+ * compression) as discord.js speaks it. HELLO, IDENTIFY (token and intents
+ * checked), READY listing the guilds as unavailable, then a GUILD_CREATE for
+ * each, heartbeat ACKs, and dispatches filtered by the intents the client
+ * asked for — without Message Content, guild messages that don't mention the
+ * bot arrive with empty content, as on Discord.
+ */
+import type { Server } from "node:http";
+import { WebSocketServer, type WebSocket } from "ws";
+import { guildJson, userJson } from "./payloads.js";
+import { randomToken } from "./snowflake.js";
+import type { DiscordWorld } from "./world.js";
+
+export const Intent = {
+  Guilds: 1 << 0,
+  GuildMessages: 1 << 9,
+  DirectMessages: 1 << 12,
+  MessageContent: 1 << 15,
+} as const;
+
+const Op = { Dispatch: 0, Heartbeat: 1, Identify: 2, Resume: 6, InvalidSession: 9, Hello: 10, HeartbeatAck: 11 } as const;
+
+/** What a dispatch needs from a session to be delivered. */
+export type Audience = "guild" | "guild-message" | "dm-message" | "interaction";
+
+interface Session {
+  socket: WebSocket;
+  ready: boolean;
+  intents: number;
+  seq: number;
+  heartbeatWaiters: (() => void)[];
+}
+
+/** An IDENTIFY as the fake received it (token left out). */
+export interface IdentifyRecord {
+  intents: number;
+  properties: unknown;
+  shard: unknown;
+}
+
+export class FakeGateway {
+  private readonly sessions = new Set<Session>();
+  private readonly wss: WebSocketServer;
+  readonly identifies: IdentifyRecord[] = [];
+  /** Every op 1 the clients sent, counted, to prove the connection stays alive. */
+  heartbeatsReceived = 0;
+
+  constructor(
+    server: Server,
+    private readonly world: DiscordWorld,
+    private readonly heartbeatIntervalMs: number,
+    private readonly resumeUrl: () => string,
+  ) {
+    this.wss = new WebSocketServer({ server, path: "/gateway" });
+    this.wss.on("connection", (socket) => this.open(socket));
+  }
+
+  /** Sessions that got READY: the bots connected now. */
+  get readyCount(): number {
+    return [...this.sessions].filter((s) => s.ready).length;
+  }
+
+  /**
+   * Sends a dispatch to every ready session whose intents cover it. Returns
+   * how many got it. `adapt` may change the payload per session (content
+   * without the Message Content intent).
+   */
+  dispatch(t: string, d: Record<string, unknown>, audience: Audience, adapt?: (d: Record<string, unknown>, intents: number) => Record<string, unknown>): number {
+    let delivered = 0;
+    for (const session of this.sessions) {
+      if (!session.ready || !wants(session.intents, audience)) continue;
+      this.send(session, { op: Op.Dispatch, t, s: ++session.seq, d: adapt ? adapt(d, session.intents) : d });
+      delivered++;
+    }
+    return delivered;
+  }
+
+  /**
+   * Resolves once every ready client has answered a heartbeat request sent
+   * after everything dispatched so far: the client has read (and discord.js
+   * has emitted) all earlier dispatches by then, since a socket is ordered.
+   */
+  async sync(timeoutMs = 5000): Promise<void> {
+    const waits = [...this.sessions]
+      .filter((s) => s.ready)
+      .map(
+        (session) =>
+          new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error("fake gateway: the client did not answer a heartbeat request")), timeoutMs);
+            session.heartbeatWaiters.push(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+            this.send(session, { op: Op.Heartbeat, d: null });
+          }),
+      );
+    await Promise.all(waits);
+  }
+
+  async close(): Promise<void> {
+    for (const session of this.sessions) session.socket.terminate();
+    this.sessions.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private open(socket: WebSocket): void {
+    const session: Session = { socket, ready: false, intents: 0, seq: 0, heartbeatWaiters: [] };
+    this.sessions.add(session);
+    socket.on("close", () => this.sessions.delete(session));
+    socket.on("message", (raw) => this.receive(session, raw.toString()));
+    this.send(session, { op: Op.Hello, d: { heartbeat_interval: this.heartbeatIntervalMs } });
+  }
+
+  private receive(session: Session, raw: string): void {
+    let payload: { op?: number; d?: unknown };
+    try {
+      payload = JSON.parse(raw) as { op?: number; d?: unknown };
+    } catch {
+      session.socket.close(4002, "Error while decoding payload.");
+      return;
+    }
+    switch (payload.op) {
+      case Op.Heartbeat: {
+        this.heartbeatsReceived++;
+        this.send(session, { op: Op.HeartbeatAck });
+        for (const waiter of session.heartbeatWaiters.splice(0)) waiter();
+        return;
+      }
+      case Op.Identify:
+        this.identify(session, (payload.d ?? {}) as { token?: string; intents?: number; properties?: unknown; shard?: unknown });
+        return;
+      case Op.Resume:
+        // No resumable sessions here: tell the client to identify afresh.
+        this.send(session, { op: Op.InvalidSession, d: false });
+        return;
+      default:
+        return; // presence updates and the like need no answer
+    }
+  }
+
+  private identify(session: Session, d: { token?: string; intents?: number; properties?: unknown; shard?: unknown }): void {
+    if (d.token !== this.world.token) {
+      session.socket.close(4004, "Authentication failed.");
+      return;
+    }
+    if (typeof d.intents !== "number") {
+      session.socket.close(4013, "Invalid intent(s).");
+      return;
+    }
+    this.identifies.push({ intents: d.intents, properties: d.properties, shard: d.shard });
+    session.intents = d.intents;
+    session.ready = true;
+    const guilds = [...this.world.guilds.values()];
+    this.send(session, {
+      op: Op.Dispatch,
+      t: "READY",
+      s: ++session.seq,
+      d: {
+        v: 10,
+        user: { ...userJson(this.world.bot), verified: true, mfa_enabled: false, flags: 0 },
+        guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
+        session_id: randomToken(32),
+        resume_gateway_url: this.resumeUrl(),
+        shard: [0, 1],
+        application: { id: this.world.applicationId, flags: 1 << 19 },
+        private_channels: [],
+        presences: [],
+        relationships: [],
+        guild_join_requests: [],
+        user_settings: {},
+        geo_ordered_rtc_regions: [],
+        _trace: ["fake-discord"],
+      },
+    });
+    if (session.intents & Intent.Guilds) {
+      for (const guild of guilds) {
+        this.send(session, { op: Op.Dispatch, t: "GUILD_CREATE", s: ++session.seq, d: guildJson(this.world, guild, true) });
+      }
+    }
+  }
+
+  private send(session: Session, payload: Record<string, unknown>): void {
+    if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify(payload));
+  }
+}
+
+function wants(intents: number, audience: Audience): boolean {
+  switch (audience) {
+    case "guild":
+      return (intents & Intent.Guilds) !== 0;
+    case "guild-message":
+      return (intents & Intent.GuildMessages) !== 0;
+    case "dm-message":
+      return (intents & Intent.DirectMessages) !== 0;
+    case "interaction":
+      return true; // interactions need no intent
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * A fake Discord for tests: the REST API (`/api/v10`) and the gateway on one
+ * local port, talking to the real discord.js client. Point the client at it
+ * with `rest: { api: fake.apiUrl }` (discord.js then finds the gateway through
+ * `GET /gateway/bot`). Build a world (guilds, roles, channels, threads,
+ * members), push what users do (DMs, guild messages, slash commands,
+ * autocomplete), and read what the bot did: every request as recorded, and
+ * every channel's messages as last edited.
+ */
+import type { AddressInfo } from "node:net";
+import { FakeGateway, Intent, type IdentifyRecord } from "./gateway.js";
+import { channelJson, guildJson, interactionMemberJson, messageJson, roleJson, userJson } from "./payloads.js";
+import { channelPermissions } from "./permissions.js";
+import { RateLimits, type BucketLimit, type Injected429 } from "./rate-limits.js";
+import { createRestServer, type RecordedRequest, type RestSettings } from "./rest.js";
+import { channelRoutes } from "./routes-channels.js";
+import { interactionRoutes } from "./routes-interactions.js";
+import { nextSnowflake } from "./snowflake.js";
+import { ChannelKind, DiscordWorld, type FakeInteraction, type FakeOverwrite, type FakeUser, type StoredMessage } from "./world.js";
+
+export type { RecordedRequest } from "./rest.js";
+export type { FakeInteraction, FakeUser, StoredMessage, Pings } from "./world.js";
+export type { Injected429, BucketLimit } from "./rate-limits.js";
+export { CallbackType } from "./routes-interactions.js";
+export { Intent } from "./gateway.js";
+
+export interface FakeDiscordOptions {
+  /** The bot token the fake accepts. @defaultValue a fixed fake token */
+  token?: string;
+  botName?: string;
+  /** @defaultValue 2000 */
+  maxLength?: number;
+  /** @defaultValue 3000, as on Discord */
+  interactionDeadlineMs?: number;
+  /** Per channel, creates and edits each. @defaultValue 5 per 5 s */
+  messageBucket?: BucketLimit;
+  /** Per interaction token. @defaultValue 5 per 5 s */
+  webhookBucket?: BucketLimit;
+  /** HELLO's interval. @defaultValue 41250, as on Discord */
+  heartbeatIntervalMs?: number;
+}
+
+/** Who sent a guild message: a user, a bot, or a webhook (which has no user). */
+export interface GuildMessageInput {
+  channelId: string;
+  /** The author; ignored for webhooks. */
+  authorId?: string;
+  content: string;
+  /** Prefix the content with the bot's mention, as a user's client does. */
+  mentionBot?: boolean;
+  /** Reply to this message (e.g. one of the bot's). */
+  replyTo?: string;
+  /** Posted by a webhook rather than a user. */
+  webhook?: boolean;
+}
+
+export interface SlashCommandInput {
+  /** A guild channel or thread; leave out (with `dm: true`) for a DM. */
+  channelId?: string;
+  userId: string;
+  /** The command is used in the DM between this user and the bot. */
+  dm?: boolean;
+  name: string;
+  /** String option values by name, in the order given. */
+  options?: Record<string, string>;
+}
+
+export interface FakeDiscord {
+  /** The REST base without version, for discord.js's `rest.api` / DISCORD_API_URL. */
+  readonly apiUrl: string;
+  readonly token: string;
+  readonly bot: FakeUser;
+  readonly applicationId: string;
+  readonly world: DiscordWorld;
+  /** Every REST request, in arrival order. */
+  readonly requests: RecordedRequest[];
+  readonly identifies: IdentifyRecord[];
+  /** Clients that got READY and are still connected. */
+  readonly connectedClients: number;
+
+  addUser(user: { username: string; globalName?: string; bot?: boolean }): FakeUser;
+  /** A guild with the bot in it (with its managed role); returns its id, which is also @everyone's role id. */
+  addGuild(guild?: { name?: string; ownerId?: string }): string;
+  addRole(guildId: string, role: { name: string; permissions: bigint }): string;
+  setRolePermissions(guildId: string, roleId: string, permissions: bigint): void;
+  addChannel(guildId: string, channel: { name: string; overwrites?: FakeOverwrite[] }): string;
+  addThread(parentId: string, thread: { name: string }): string;
+  addMember(guildId: string, userId: string, member?: { roles?: string[]; nick?: string }): void;
+  /** Adds or replaces a role (`type` 0) or member (`type` 1) overwrite on a channel. */
+  setOverwrite(channelId: string, overwrite: FakeOverwrite): void;
+  /** A member's permissions in a channel, as Discord computes them. */
+  permissionsOf(channelId: string, userId: string): bigint;
+
+  /** A user's DM to the bot; resolves once the client has received it. */
+  sendDm(userId: string, content: string): Promise<StoredMessage>;
+  /** A message in a guild channel or thread; resolves once the client has received it. */
+  sendGuildMessage(input: GuildMessageInput): Promise<StoredMessage>;
+  /** A chat-input command; resolves once the client has received it. The 3 s deadline starts at dispatch. */
+  slashCommand(input: SlashCommandInput): Promise<FakeInteraction>;
+  /** An autocomplete request for `focused` with the given partial value. */
+  autocomplete(input: SlashCommandInput & { focused: string }): Promise<FakeInteraction>;
+  /** Resolves once every connected client has read everything dispatched so far. */
+  sync(): Promise<void>;
+
+  messages(channelId: string): StoredMessage[];
+  botMessages(channelId: string): StoredMessage[];
+  dmChannelId(userId: string): string;
+  requestsTo(method: string, path: RegExp): RecordedRequest[];
+  /** The application commands registered globally, or for a guild. */
+  commands(guildId?: string): Record<string, unknown>[];
+  /** The next matching request(s) get a 429. */
+  inject429(rule: Injected429): void;
+  /** Polls `check` until it returns something truthy. */
+  waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+  const world = new DiscordWorld(options.token ?? "FAKE.discord-bot-token.for-tests", options.botName ?? "Parley");
+  const settings: RestSettings = {
+    maxLength: options.maxLength ?? 2000,
+    interactionDeadlineMs: options.interactionDeadlineMs ?? 3000,
+    messageBucket: options.messageBucket ?? { limit: 5, windowMs: 5000 },
+    webhookBucket: options.webhookBucket ?? { limit: 5, windowMs: 5000 },
+  };
+  const limits = new RateLimits();
+  let origin = "";
+  const gatewayUrl = () => `${origin.replace(/^http/, "ws")}/gateway`;
+  let gateway: FakeGateway | undefined;
+  const rest = createRestServer(world, [...channelRoutes, ...interactionRoutes], settings, limits, {
+    gatewayUrl,
+    onMessageCreate: (message) => dispatchMessage(message),
+  });
+  gateway = new FakeGateway(rest.server, world, options.heartbeatIntervalMs ?? 41_250, gatewayUrl);
+  await new Promise<void>((resolve) => rest.server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(rest.server.address() as AddressInfo).port}`;
+  const gw = gateway;
+
+  function dispatchMessage(message: StoredMessage): void {
+    const payload = messageJson(world, message);
+    const mentionsBot = message.content.includes(`<@${world.bot.id}>`) || message.content.includes(`<@!${world.bot.id}>`);
+    gw.dispatch("MESSAGE_CREATE", payload, message.guildId ? "guild-message" : "dm-message", (d, intents) => {
+      // Without Message Content, Discord blanks guild messages that don't concern the bot.
+      if (intents & Intent.MessageContent || !message.guildId || mentionsBot || message.authorId === world.bot.id) return d;
+      return { ...d, content: "", embeds: [], attachments: [], components: [] };
+    });
+  }
+
+  function requireGuild(guildId: string) {
+    const guild = world.guilds.get(guildId);
+    if (!guild) throw new Error(`fake discord: no guild ${guildId}`);
+    return guild;
+  }
+
+  function interactionPayload(input: SlashCommandInput, type: number, focused?: string): { interaction: FakeInteraction; payload: Record<string, unknown> } {
+    const user = world.users.get(input.userId);
+    if (!user) throw new Error(`fake discord: no user ${input.userId}`);
+    const channel = input.dm ? world.dmChannelWith(user.id) : world.channels.get(input.channelId ?? "");
+    if (!channel) throw new Error(`fake discord: no channel ${input.channelId}`);
+    const guild = channel.guildId ? world.guilds.get(channel.guildId) : undefined;
+    const registered = [...(guild ? (world.guildCommands.get(guild.id) ?? []) : []), ...world.globalCommands].find(
+      (c) => c.json.name === input.name,
+    );
+    const interaction = world.addInteraction({
+      type,
+      channelId: channel.id,
+      guildId: guild?.id,
+      userId: user.id,
+      commandName: input.name,
+    });
+    const payload: Record<string, unknown> = {
+      id: interaction.id,
+      application_id: world.applicationId,
+      type,
+      token: interaction.token,
+      version: 1,
+      data: {
+        id: registered?.id ?? nextSnowflake(),
+        name: input.name,
+        type: 1,
+        ...(guild ? { guild_id: guild.id } : {}),
+        options: Object.entries(input.options ?? {}).map(([name, value]) => ({
+          name,
+          type: 3,
+          value,
+          ...(focused === name ? { focused: true } : {}),
+        })),
+      },
+      channel_id: channel.id,
+      channel: channelJson(world, channel),
+      app_permissions: channelPermissions(world, channel.id, world.bot.id).toString(),
+      locale: "en-US",
+      entitlements: [],
+      attachment_size_limit: 10_485_760,
+      authorizing_integration_owners: { "0": guild?.id ?? "0" },
+      context: guild ? 0 : 1,
+      ...(guild
+        ? { guild_id: guild.id, guild: { id: guild.id, locale: "en-US", features: [] }, guild_locale: "en-US", member: interactionMemberJson(world, guild, user.id, channel.id) }
+        : { user: userJson(user) }),
+    };
+    return { interaction, payload };
+  }
+
+  const fake: FakeDiscord = {
+    apiUrl: `${origin}/api`,
+    token: world.token,
+    bot: world.bot,
+    applicationId: world.applicationId,
+    world,
+    requests: rest.requests,
+    identifies: gw.identifies,
+    get connectedClients() {
+      return gw.readyCount;
+    },
+
+    addUser: (user) => world.addUser(user),
+    addGuild(guild = {}) {
+      const owner = guild.ownerId ?? world.addUser({ username: "owner" }).id;
+      const created = world.addGuild(guild.name ?? "Parley Test Server", owner);
+      created.members.set(owner, { userId: owner, roles: [] });
+      const botRoleId = nextSnowflake();
+      created.roles.set(botRoleId, {
+        id: botRoleId,
+        name: world.bot.username,
+        permissions: (1n << 10n) | (1n << 11n) | (1n << 38n) | (1n << 16n),
+        position: 1,
+        botId: world.bot.id,
+      });
+      created.members.set(world.bot.id, { userId: world.bot.id, roles: [botRoleId] });
+      gw.dispatch("GUILD_CREATE", guildJson(world, created, true), "guild");
+      return created.id;
+    },
+    addRole(guildId, role) {
+      const guild = requireGuild(guildId);
+      const id = nextSnowflake();
+      const created = { id, name: role.name, permissions: role.permissions, position: guild.roles.size };
+      guild.roles.set(id, created);
+      gw.dispatch("GUILD_ROLE_CREATE", { guild_id: guildId, role: roleJson(created) }, "guild");
+      return id;
+    },
+    setRolePermissions(guildId, roleId, permissions) {
+      const role = requireGuild(guildId).roles.get(roleId);
+      if (!role) throw new Error(`fake discord: no role ${roleId}`);
+      role.permissions = permissions;
+      gw.dispatch("GUILD_ROLE_UPDATE", { guild_id: guildId, role: roleJson(role) }, "guild");
+    },
+    addChannel(guildId, channel) {
+      requireGuild(guildId);
+      const created = world.addChannel({ type: ChannelKind.GuildText, guildId, name: channel.name, overwrites: channel.overwrites });
+      gw.dispatch("CHANNEL_CREATE", channelJson(world, created), "guild");
+      return created.id;
+    },
+    addThread(parentId, thread) {
+      const parent = world.channels.get(parentId);
+      if (!parent?.guildId) throw new Error(`fake discord: no guild channel ${parentId}`);
+      const created = world.addChannel({ type: ChannelKind.PublicThread, guildId: parent.guildId, parentId, name: thread.name });
+      gw.dispatch("THREAD_CREATE", { ...channelJson(world, created), newly_created: true }, "guild");
+      return created.id;
+    },
+    addMember(guildId, userId, member = {}) {
+      // Without the privileged Guild Members intent Discord sends no event; clients
+      // learn the member from its messages (and REST), as here.
+      requireGuild(guildId).members.set(userId, { userId, roles: member.roles ?? [], nick: member.nick });
+    },
+    setOverwrite(channelId, overwrite) {
+      const channel = world.channels.get(channelId);
+      if (!channel) throw new Error(`fake discord: no channel ${channelId}`);
+      channel.overwrites = [...channel.overwrites.filter((o) => !(o.id === overwrite.id && o.type === overwrite.type)), overwrite];
+      gw.dispatch("CHANNEL_UPDATE", channelJson(world, channel), "guild");
+    },
+    permissionsOf: (channelId, userId) => channelPermissions(world, channelId, userId),
+
+    async sendDm(userId, content) {
+      const channel = world.dmChannelWith(userId);
+      const stored = world.storeMessage({
+        channelId: channel.id,
+        authorId: userId,
+        content,
+        pings: { everyone: false, users: [], roles: [], repliedUser: false },
+        flags: 0,
+      });
+      dispatchMessage(stored);
+      await gw.sync();
+      return stored;
+    },
+    async sendGuildMessage(input) {
+      const channel = world.channels.get(input.channelId);
+      if (!channel?.guildId) throw new Error(`fake discord: no guild channel ${input.channelId}`);
+      let authorId = input.authorId ?? "";
+      let webhookId: string | undefined;
+      if (input.webhook) {
+        webhookId = nextSnowflake();
+        authorId = world.addUser({ id: webhookId, username: "Captain Hook", bot: true }).id;
+      } else if (!world.users.has(authorId)) {
+        throw new Error(`fake discord: no user ${authorId}`);
+      }
+      const content = input.mentionBot ? `<@${world.bot.id}> ${input.content}` : input.content;
+      const stored = world.storeMessage({
+        channelId: channel.id,
+        guildId: channel.guildId,
+        authorId,
+        content,
+        webhookId,
+        referencedMessageId: input.replyTo,
+        pings: { everyone: false, users: [], roles: [], repliedUser: false },
+        flags: 0,
+      });
+      dispatchMessage(stored);
+      await gw.sync();
+      return stored;
+    },
+    async slashCommand(input) {
+      const { interaction, payload } = interactionPayload(input, 2);
+      interaction.sentAtMs = Date.now();
+      gw.dispatch("INTERACTION_CREATE", payload, "interaction");
+      await gw.sync();
+      return interaction;
+    },
+    async autocomplete(input) {
+      const { interaction, payload } = interactionPayload(input, 4, input.focused);
+      interaction.sentAtMs = Date.now();
+      gw.dispatch("INTERACTION_CREATE", payload, "interaction");
+      await gw.sync();
+      return interaction;
+    },
+    sync: () => gw.sync(),
+
+    messages: (channelId) => [...(world.messages.get(channelId) ?? [])],
+    botMessages: (channelId) => (world.messages.get(channelId) ?? []).filter((m) => m.authorId === world.bot.id),
+    dmChannelId: (userId) => world.dmChannelWith(userId).id,
+    requestsTo: (method, path) => rest.requests.filter((r) => r.method === method && path.test(r.path)),
+    commands: (guildId) => (guildId ? (world.guildCommands.get(guildId) ?? []) : world.globalCommands).map((c) => c.json),
+    inject429: (rule) => limits.inject(rule),
+    async waitFor(check, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = check();
+        if (value) return value;
+        if (Date.now() > deadline) throw new Error("fake discord: waitFor timed out");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    async close() {
+      await gw.close();
+      rest.server.closeAllConnections();
+      await new Promise<void>((resolve) => rest.server.close(() => resolve()));
+    },
+  };
+  return fake;
+}
