@@ -1,0 +1,122 @@
+/**
+ * Turns a Telegram message into the core's `IncomingMessage` fields: which
+ * channel it belongs to, who wrote it, whether it is for the bot, and its
+ * text without the bot's mention. Decides nothing else.
+ */
+import type { Message, MessageEntity, User, UserFromGetMe } from "grammy/types";
+
+/** The Telegram account that posts for a group's anonymous administrators. */
+const ANONYMOUS_ADMIN_BOT_ID = 1087968824;
+
+export interface InboundMessage {
+  channelKey: string;
+  chatId: number;
+  /** A forum topic's id, when the message was written in one. */
+  threadId?: number;
+  isPrivate: boolean;
+  title: string;
+  /** `telegram:<user id>` */
+  authorKey: string;
+  authorName: string;
+  /** Posted by an anonymous administrator of the group itself. */
+  anonymousAdmin: boolean;
+  authorId: number;
+  text: string;
+  addressed: boolean;
+}
+
+/**
+ * Normalises a text message, or returns undefined for messages the bot never
+ * answers: other bots (and itself) and messages without text.
+ */
+export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMessage | undefined {
+  const text = message.text;
+  const from = message.from;
+  if (text === undefined || from === undefined) return undefined;
+  const anonymousAdmin = from.id === ANONYMOUS_ADMIN_BOT_ID && message.sender_chat?.id === message.chat.id;
+  if ((from.is_bot && !anonymousAdmin) || from.id === me.id) return undefined;
+
+  const chat = message.chat;
+  const isPrivate = chat.type === "private";
+  const threadId = message.is_topic_message && message.message_thread_id !== undefined ? message.message_thread_id : undefined;
+  const entities = message.entities ?? [];
+  const command = leadingCommand(text, entities);
+  const commandForOtherBot = command !== undefined && command.bot !== undefined && command.bot.toLowerCase() !== me.username.toLowerCase();
+  const mentions = botMentions(text, entities, me);
+
+  let addressed: boolean;
+  if (isPrivate) addressed = !commandForOtherBot;
+  else addressed = !commandForOtherBot && (command !== undefined || mentions.length > 0 || isReplyToBot(message, me));
+
+  return {
+    channelKey: threadId === undefined ? `telegram:${chat.id}` : `telegram:${chat.id}:${threadId}`,
+    chatId: chat.id,
+    threadId,
+    isPrivate,
+    title: chat.type === "private" ? displayName(from) : chat.title,
+    authorKey: `telegram:${from.id}`,
+    authorName: anonymousAdmin && chat.type !== "private" ? chat.title : displayName(from),
+    anonymousAdmin,
+    authorId: from.id,
+    text: cleanText(text, command, mentions),
+    addressed,
+  };
+}
+
+/** First and last name, else the username, else the id. */
+export function displayName(user: Pick<User, "first_name" | "last_name" | "username" | "id">): string {
+  const name = [user.first_name, user.last_name].filter(Boolean).join(" ").trim();
+  return name || user.username || `User ${user.id}`;
+}
+
+interface LeadingCommand {
+  /** Length of `/name@bot` in the text. */
+  length: number;
+  name: string;
+  bot?: string;
+}
+
+function leadingCommand(text: string, entities: readonly MessageEntity[]): LeadingCommand | undefined {
+  const entity = entities.find((e) => e.type === "bot_command" && e.offset === 0);
+  const raw = entity ? text.slice(0, entity.length) : /^\/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?/.exec(text)?.[0];
+  if (!raw) return undefined;
+  const [name, bot] = raw.slice(1).split("@");
+  return { length: raw.length, name: name ?? "", bot };
+}
+
+/** Spans of the text that mention this bot (`@username`, or a text mention of its id). */
+function botMentions(text: string, entities: readonly MessageEntity[], me: UserFromGetMe): Array<{ offset: number; length: number }> {
+  const handle = `@${me.username}`.toLowerCase();
+  return entities.filter(
+    (e) =>
+      (e.type === "mention" && text.slice(e.offset, e.offset + e.length).toLowerCase() === handle) ||
+      (e.type === "text_mention" && e.user.id === me.id),
+  );
+}
+
+/** Replies to the bot address it; in a forum, the topic's first message is not a real reply. */
+function isReplyToBot(message: Message, me: UserFromGetMe): boolean {
+  const original = message.reply_to_message;
+  if (!original || original.from?.id !== me.id) return false;
+  return !(message.is_topic_message && original.message_id === message.message_thread_id);
+}
+
+/** Drops the bot's `@username` mentions and `@botname` from a leading command. */
+function cleanText(text: string, command: LeadingCommand | undefined, mentions: ReadonlyArray<{ offset: number; length: number }>): string {
+  let out = "";
+  let at = 0;
+  const cuts = [...mentions]
+    .filter((m) => m.offset > 0 || command === undefined)
+    .map((m) => ({ start: m.offset, end: m.offset + m.length, text: "" }));
+  if (command?.bot !== undefined) cuts.push({ start: 0, end: command.length, text: `/${command.name}` });
+  cuts.sort((a, b) => a.start - b.start);
+  for (const cut of cuts) {
+    if (cut.start < at) continue;
+    out += text.slice(at, cut.start) + cut.text;
+    at = cut.end;
+    // "@bot, what is…" → "what is…"
+    if (cut.text === "") at += /^[,:]?/.exec(text.slice(at))![0].length;
+  }
+  out += text.slice(at);
+  return out.replace(/[ \t]{2,}/g, " ").replace(/ +([,.!?;:])/g, "$1").trim();
+}

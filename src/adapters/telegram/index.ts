@@ -1,0 +1,191 @@
+/**
+ * The Telegram adapter: grammY with long polling (`@grammyjs/runner`, one
+ * chat's updates in order, chats concurrently) or a webhook, auto-retry on
+ * 429, the command menu, and one `Reply` per message.
+ */
+import { Bot, type Context } from "grammy";
+import type { UserFromGetMe } from "grammy/types";
+import { run, sequentialize, type RunnerHandle } from "@grammyjs/runner";
+import { autoRetry } from "@grammyjs/auto-retry";
+import type { Logger } from "pino";
+import type { Adapter, AdapterContext } from "../../core/adapter.js";
+import { ParleyError } from "../../core/errors.js";
+import type { Command, IncomingMessage } from "../../core/types.js";
+import { PacerPool } from "../shared/pacer.js";
+import { describeError } from "./errors.js";
+import { normaliseMessage, type InboundMessage } from "./inbound.js";
+import { GroupModerators } from "./moderators.js";
+import { createTelegramReply } from "./outbound.js";
+import { startWebhookServer, type WebhookServer } from "./webhook.js";
+
+export { markdownToTelegramHtml } from "./format.js";
+export { TELEGRAM_MAX_LENGTH } from "./outbound.js";
+
+export interface TelegramAdapterOptions {
+  /** The bot token from BotFather (`TELEGRAM_BOT_TOKEN`). Never logged. */
+  token: string;
+  /** Bot API root without a trailing slash, for a self-hosted Bot API server or tests. @defaultValue `https://api.telegram.org` */
+  apiRoot?: string;
+  /** Serve updates over HTTP instead of long polling. */
+  webhook?: {
+    /** Public HTTPS URL Telegram posts to; registered with `setWebhook`. */
+    url: string;
+    /** Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token`; other requests get 401. */
+    secretToken?: string;
+    /** Port the local HTTP server listens on (0 picks a free one). */
+    port: number;
+    /** @defaultValue all interfaces */
+    host?: string;
+  };
+  /** The bot's own user, to skip `getMe` (tests). @defaultValue asked with `getMe` on start */
+  botInfo?: UserFromGetMe;
+  /** How long a group's administrator list is trusted, in milliseconds. @defaultValue 300_000 */
+  adminCacheMs?: number;
+  /** Least time between edits (and messages) of an answer in a private chat, in milliseconds. @defaultValue 1_000 */
+  privateEditIntervalMs?: number;
+  /** Least time between edits (and messages) of answers in a group, per group, in milliseconds. @defaultValue 3_000 */
+  groupEditIntervalMs?: number;
+}
+
+/** The adapter, plus what tests need to reach a webhook on port 0. */
+export interface TelegramAdapter extends Adapter {
+  /** The port the webhook server listens on, once started in webhook mode. */
+  readonly webhookPort: number | undefined;
+}
+
+/** Telegram's command names: lowercase letters, digits and underscores, at most 32. */
+const COMMAND_NAME = /^[a-z0-9_]{1,32}$/;
+/** How long one Bot API call may take, in seconds; above the 30 s long poll. */
+const API_TIMEOUT_SEC = 45;
+const LONG_POLL_SEC = 30;
+
+export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAdapter {
+  const privateIntervalMs = opts.privateEditIntervalMs ?? 1_000;
+  const groupIntervalMs = opts.groupEditIntervalMs ?? 3_000;
+  const bot = new Bot(opts.token, {
+    botInfo: opts.botInfo,
+    client: { apiRoot: opts.apiRoot, timeoutSeconds: API_TIMEOUT_SEC },
+  });
+  const safe = (error: unknown) => describeError(error, opts.token);
+  // Private chats have positive ids, groups negative ones.
+  const pacers = new PacerPool((chatId) => (Number(chatId) > 0 ? privateIntervalMs : groupIntervalMs));
+  const moderators = new GroupModerators(bot.api, opts.adminCacheMs ?? 300_000, (error) => Object.assign(new Error(safe(error).message), { name: safe(error).name }));
+  const inFlight = new Set<Promise<void>>();
+  let runner: RunnerHandle | undefined;
+  let webhook: WebhookServer | undefined;
+  let log: Logger | undefined;
+
+  // Installed first, so it runs inside auto-retry and sees every attempt, including each 429.
+  bot.api.config.use(async (prev, method, payload, signal) => {
+    try {
+      const result = await prev(method, payload, signal);
+      if (!result.ok && !/message is not modified/.test(result.description)) {
+        log?.[result.error_code === 429 ? "info" : "warn"](
+          { method, code: result.error_code, description: result.description, retryAfterSec: result.parameters?.retry_after },
+          "Telegram refused a call",
+        );
+      }
+      return result;
+    } catch (error) {
+      if (!signal?.aborted) log?.warn({ method, err: safe(error) }, "Telegram could not be reached");
+      throw error;
+    }
+  });
+  // 429: wait exactly `retry_after`, then try again. Network errors are not retried here, so a
+  // reply cannot hang; polling retries them by itself.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 300, rethrowHttpErrors: true }));
+
+  function toIncoming(inbound: InboundMessage, raw: unknown): IncomingMessage {
+    return {
+      platform: "telegram",
+      channel: { key: inbound.channelKey, private: inbound.isPrivate, title: inbound.title },
+      author: { key: inbound.authorKey, name: inbound.authorName },
+      text: inbound.text,
+      addressed: inbound.addressed,
+      isModerator: async () => inbound.isPrivate || inbound.anonymousAdmin || moderators.isModerator(inbound.chatId, inbound.authorId),
+      raw,
+    };
+  }
+
+  async function onMessage(ctx: Context, dispatch: AdapterContext["dispatch"]): Promise<void> {
+    const message = ctx.message;
+    if (!message) return;
+    const inbound = normaliseMessage(message, ctx.me);
+    if (!inbound) return;
+    const reply = createTelegramReply(
+      { chatId: inbound.chatId, threadId: inbound.threadId, replyToMessageId: message.message_id },
+      {
+        api: ctx.api,
+        pacer: pacers.get(String(inbound.chatId)),
+        minEditIntervalMs: inbound.isPrivate ? privateIntervalMs : groupIntervalMs,
+        onWarning: (event, error) => log?.warn({ err: safe(error), chat: inbound.chatId }, event),
+      },
+    );
+    try {
+      await dispatch(toIncoming(inbound, message), reply);
+    } finally {
+      reply.finish();
+    }
+  }
+
+  async function registerCommands(commands: readonly Command[]): Promise<void> {
+    const menu = commands
+      .filter((c) => COMMAND_NAME.test(c.name))
+      .slice(0, 100)
+      .map((c) => ({ command: c.name, description: (c.description.trim() || c.name).slice(0, 256) }));
+    try {
+      await bot.api.setMyCommands(menu);
+    } catch (error) {
+      // The bot works without its menu; say so and carry on.
+      log?.warn({ err: safe(error) }, "could not register the Telegram command menu");
+    }
+  }
+
+  return {
+    platform: "telegram",
+    get webhookPort() {
+      return webhook?.port;
+    },
+
+    async start(ctx) {
+      log = ctx.log.child({ platform: "telegram" });
+      try {
+        await bot.init();
+      } catch (error) {
+        throw new ParleyError("internal", "Telegram did not accept the bot token, or could not be reached.", {
+          detail: `Telegram getMe failed: ${safe(error).message}`,
+        });
+      }
+      bot.catch((error) => log?.error({ err: safe(error.error) }, "Telegram update failed"));
+      // One chat (or forum topic) at a time, in order; different chats run concurrently.
+      bot.use(sequentialize((c: Context) => (c.chat ? `${c.chat.id}:${c.message?.is_topic_message ? (c.message.message_thread_id ?? "") : ""}` : undefined)));
+      bot.on("message", (c) => {
+        const task = onMessage(c, ctx.dispatch).catch((error) => log?.error({ err: safe(error) }, "Telegram message failed"));
+        inFlight.add(task);
+        return task.finally(() => inFlight.delete(task));
+      });
+      await registerCommands(ctx.commands);
+
+      if (opts.webhook) {
+        webhook = await startWebhookServer(bot, opts.webhook);
+        await bot.api.setWebhook(opts.webhook.url, { secret_token: opts.webhook.secretToken, allowed_updates: ["message"] });
+        log.info({ port: webhook.port, mode: "webhook" }, "Telegram bot @" + bot.botInfo.username + " is listening");
+      } else {
+        await bot.api.deleteWebhook();
+        runner = run(bot, {
+          runner: { fetch: { timeout: LONG_POLL_SEC, allowed_updates: ["message"] }, silent: true, retryInterval: 1_000 },
+        });
+        void runner.task()?.catch((error) => log?.error({ err: safe(error) }, "Telegram polling stopped"));
+        log.info({ mode: "polling" }, "Telegram bot @" + bot.botInfo.username + " is listening");
+      }
+    },
+
+    async stop() {
+      if (runner?.isRunning()) await runner.stop();
+      runner = undefined;
+      await webhook?.close();
+      webhook = undefined;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

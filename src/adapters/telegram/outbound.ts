@@ -1,0 +1,132 @@
+/**
+ * The `Reply` for one Telegram message: typing while the model thinks,
+ * plain answers, and streamed answers rendered as Telegram HTML, all paced
+ * per chat so that a long answer never trips flood control.
+ */
+import type { Api } from "grammy";
+import type { Reply } from "../../core/types.js";
+import { streamLiveMessage, type LiveMessageTarget } from "../shared/live-message.js";
+import type { Pacer } from "../shared/pacer.js";
+import { createTypingIndicator } from "../shared/typing.js";
+import { isEntityParseError, isNotModified } from "./errors.js";
+import { markdownToTelegramHtml, visibleText } from "./format.js";
+
+/** Telegram's limit on a message's text, in UTF-16 code units after entity parsing. */
+export const TELEGRAM_MAX_LENGTH = 4096;
+
+/** Telegram shows "typing…" for about 5 s; re-send a little before it fades. */
+const TYPING_EVERY_MS = 4_000;
+
+/** Where a reply goes. */
+export interface ReplyPlace {
+  chatId: number;
+  /** Forum topic to answer in. */
+  threadId?: number;
+  /** The message that addressed the bot; the answer's first message replies to it. */
+  replyToMessageId?: number;
+}
+
+export interface TelegramReply extends Reply {
+  /** Ends the reply: stops typing (the dispatcher is done with this message). */
+  finish(): void;
+}
+
+export interface ReplyDeps {
+  api: Api;
+  /** Spaces every call into this chat (shared with other replies there). */
+  pacer: Pacer;
+  /** Least time between edits in this chat, in milliseconds (used only without a shared pacer). */
+  minEditIntervalMs: number;
+  /** Called when a send or edit had to fall back to plain text, or typing failed. */
+  onWarning(event: string, error: unknown): void;
+}
+
+export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): TelegramReply {
+  const { api } = deps;
+  const thread = place.threadId === undefined ? {} : { message_thread_id: place.threadId };
+  let repliedYet = false;
+  const typing = createTypingIndicator({
+    everyMs: TYPING_EVERY_MS,
+    send: async () => {
+      try {
+        await api.sendChatAction(place.chatId, "typing", thread);
+      } catch (error) {
+        deps.onWarning("typing action failed", error);
+      }
+    },
+  });
+
+  /** Sends one part; only the reply's first message is a reply to the user's message. */
+  const sendPart = async (text: string, html: boolean): Promise<number> => {
+    const replyTo =
+      !repliedYet && place.replyToMessageId !== undefined
+        ? { reply_parameters: { message_id: place.replyToMessageId, allow_sending_without_reply: true } }
+        : {};
+    const message = await api.sendMessage(place.chatId, text, {
+      ...thread,
+      ...replyTo,
+      ...(html ? { parse_mode: "HTML" as const } : {}),
+      link_preview_options: { is_disabled: true },
+    });
+    repliedYet = true;
+    typing.stop();
+    return message.message_id;
+  };
+
+  const editPart = async (messageId: number, text: string, html: boolean): Promise<void> => {
+    try {
+      await api.editMessageText(place.chatId, messageId, text, {
+        ...(html ? { parse_mode: "HTML" as const } : {}),
+        link_preview_options: { is_disabled: true },
+      });
+    } catch (error) {
+      if (!isNotModified(error)) throw error;
+    }
+  };
+
+  /** Renders Markdown; falls back to the text itself when Telegram refuses the HTML. */
+  const formatted = async <T>(markdown: string, call: (text: string, html: boolean) => Promise<T>): Promise<T> => {
+    const html = markdownToTelegramHtml(markdown);
+    const shown = visibleText(html);
+    // Nothing visible yet (an opening code fence) or longer than allowed: say it plainly.
+    if (shown.trim() === "" || shown.length > TELEGRAM_MAX_LENGTH) return call(markdown, false);
+    try {
+      return await call(html, true);
+    } catch (error) {
+      if (!isEntityParseError(error)) throw error;
+      deps.onWarning("Telegram refused the formatting; sent as plain text", error);
+      return call(markdown, false);
+    }
+  };
+
+  const target = (html: boolean): LiveMessageTarget<number> => ({
+    maxLength: TELEGRAM_MAX_LENGTH,
+    minEditIntervalMs: deps.minEditIntervalMs,
+    pacer: deps.pacer,
+    send: (text) => (html ? formatted(text, (t, h) => sendPart(t, h)) : sendPart(text, false)),
+    edit: (id, text) => (html ? formatted(text, (t, h) => editPart(id, t, h)) : editPart(id, text, false)),
+  });
+
+  return {
+    typing: () => typing.start(),
+    async send(text) {
+      try {
+        await streamLiveMessage(once(text), target(false));
+      } finally {
+        typing.stop();
+      }
+    },
+    async stream(deltas) {
+      try {
+        return await streamLiveMessage(deltas, target(true));
+      } finally {
+        typing.stop();
+      }
+    },
+    finish: () => typing.stop(),
+  };
+}
+
+async function* once(text: string): AsyncIterable<string> {
+  yield text;
+}

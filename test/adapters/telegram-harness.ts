@@ -1,0 +1,93 @@
+/**
+ * Starts the real Telegram adapter (real grammY) against the fake Bot API
+ * server, with a recording `AdapterContext`, for the Telegram tests.
+ */
+import { Writable } from "node:stream";
+import pino from "pino";
+import type { AdapterContext } from "../../src/core/adapter.js";
+import type { Command, IncomingMessage, Reply } from "../../src/core/types.js";
+import { createTelegramAdapter, type TelegramAdapter, type TelegramAdapterOptions } from "../../src/adapters/telegram/index.js";
+import { startFakeTelegram, type FakeTelegram, type FakeTelegramOptions } from "../fakes/telegram.js";
+
+export interface Received {
+  message: IncomingMessage;
+  reply: Reply;
+  atMs: number;
+}
+
+export interface TelegramRig {
+  tg: FakeTelegram;
+  adapter: TelegramAdapter;
+  received: Received[];
+  /** What the core does with each message; default: nothing. */
+  behaviour: (message: IncomingMessage, reply: Reply) => Promise<void>;
+  /** Every log line the adapter wrote, as JSON text. */
+  logs(): string;
+  waitReceived(n: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function command(name: string, description = `Does ${name}`): Command {
+  return { name, description, usage: name, run: async () => {} };
+}
+
+export async function startRig(
+  opts: {
+    fake?: FakeTelegramOptions;
+    adapter?: Partial<TelegramAdapterOptions>;
+    commands?: Command[];
+    /** Skip `botInfo`, so the adapter asks `getMe`. */
+    askGetMe?: boolean;
+  } = {},
+): Promise<TelegramRig> {
+  const tg = await startFakeTelegram(opts.fake);
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const adapter = createTelegramAdapter({
+    token: tg.token,
+    apiRoot: tg.apiRoot,
+    botInfo: opts.askGetMe ? undefined : tg.botInfo,
+    ...opts.adapter,
+  });
+  const rig: TelegramRig = {
+    tg,
+    adapter,
+    received: [],
+    behaviour: async () => {},
+    logs: () => lines.join(""),
+    async waitReceived(n, timeoutMs = 5000) {
+      await tg.waitFor(() => rig.received.length >= n, timeoutMs, `${n} messages to reach the core`);
+    },
+    async stop() {
+      await adapter.stop();
+      await tg.close();
+    },
+  };
+  const ctx: AdapterContext = {
+    async dispatch(message, reply) {
+      rig.received.push({ message, reply, atMs: Date.now() });
+      await rig.behaviour(message, reply);
+    },
+    commands: opts.commands ?? [command("chat", "Talk to the model"), command("reset", "Forget this chat")],
+    complete: async () => [],
+    log: pino({ level: "debug" }, sink),
+  };
+  await adapter.start(ctx);
+  return rig;
+}
+
+/** Deltas arriving every `gapMs`. */
+export async function* deltas(parts: string[], gapMs: number, failWith?: Error): AsyncIterable<string> {
+  for (const part of parts) {
+    await sleep(gapMs);
+    yield part;
+  }
+  if (failWith) throw failWith;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
