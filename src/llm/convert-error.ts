@@ -1,0 +1,192 @@
+/**
+ * Turns what goes wrong in a model-server call into `ParleyError`, the
+ * part both providers share: HTTP statuses, socket failures, timeouts,
+ * unreadable bodies and cut streams. Each provider first unpacks its own
+ * client's error classes into these calls.
+ *
+ * User messages name the provider and the model, never a URL or a key;
+ * the detail (for logs) carries status and error codes, and the server's
+ * own words only where they cannot hold a key.
+ */
+import { ParleyError } from "../core/errors.js";
+
+/** What the failed call was, for the messages. */
+export interface CallContext {
+  /** The configured provider name, e.g. `ollama`, `groq`. */
+  provider: string;
+  kind: "ollama" | "openai";
+  model?: string;
+  /** Some answer text already went to the consumer: the call cannot be replayed unseen. */
+  textYielded?: boolean;
+}
+
+/** What a provider learned from an HTTP error answer. */
+export interface StatusInfo {
+  status: number;
+  /** The server's error text, for logs; dropped for 401/403 where it may echo a key. */
+  serverMessage?: string;
+  retryAfterMs?: number;
+  /** The 404 is about the model (not a wrong path). */
+  modelMissing?: boolean;
+  cause?: unknown;
+}
+
+const SERVER_MESSAGE_MAX_CHARS = 200;
+
+function server(ctx: CallContext): string {
+  return `the ${ctx.provider} model server`;
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function detail(ctx: CallContext, what: string): string {
+  return `${ctx.provider}${ctx.model ? ` (${ctx.model})` : ""}: ${what}`;
+}
+
+export function timeoutError(ctx: CallContext, cause?: unknown): ParleyError {
+  return new ParleyError("provider_timeout", `${capitalised(server(ctx))} did not answer in time.`, {
+    cause,
+    retryable: true,
+    detail: detail(ctx, "timed out waiting for the server"),
+  });
+}
+
+export function unavailableError(ctx: CallContext, cause: unknown, code?: string): ParleyError {
+  return new ParleyError("provider_unavailable", `Could not reach ${server(ctx)}; is it running?`, {
+    cause,
+    retryable: true,
+    detail: detail(ctx, `connection failed${code ? ` (${code})` : ""}`),
+  });
+}
+
+/**
+ * The stream ended before the protocol's end marker. Retryable only when
+ * nothing was shown yet; otherwise the user already has half an answer.
+ */
+export function streamCutError(ctx: CallContext, cause?: unknown, code?: string): ParleyError {
+  return new ParleyError("stream_cut", `The answer from ${server(ctx)} stopped before its end.`, {
+    cause,
+    retryable: !ctx.textYielded,
+    detail: detail(ctx, `stream ended early${code ? ` (${code})` : ""}`),
+  });
+}
+
+export function badResponseError(ctx: CallContext, cause?: unknown, what = "unreadable body"): ParleyError {
+  return new ParleyError("provider_bad_response", `${capitalised(server(ctx))} sent an answer that could not be read.`, {
+    cause,
+    detail: detail(ctx, what),
+  });
+}
+
+/** An error the server reported inside an otherwise healthy stream. */
+export function streamedServerError(ctx: CallContext, cause: unknown, serverMessage: string): ParleyError {
+  return new ParleyError("provider_error", `${capitalised(server(ctx))} failed while answering.`, {
+    cause,
+    retryable: !ctx.textYielded,
+    detail: detail(ctx, `error in stream: ${serverMessage.slice(0, SERVER_MESSAGE_MAX_CHARS)}`),
+  });
+}
+
+function modelNotFoundMessage(ctx: CallContext): string {
+  const model = ctx.model ?? "the requested model";
+  if (ctx.kind === "ollama") {
+    return `Model ${model} is not installed on the Ollama server. Install it with: ollama pull ${model}`;
+  }
+  return `Model ${model} does not exist on ${server(ctx)}.`;
+}
+
+/** Converts an HTTP error status. */
+export function statusError(ctx: CallContext, info: StatusInfo): ParleyError {
+  const { status, cause, retryAfterMs } = info;
+  const secretSafe = status !== 401 && status !== 403;
+  const said = secretSafe && info.serverMessage ? `: ${info.serverMessage.slice(0, SERVER_MESSAGE_MAX_CHARS)}` : "";
+  const what = detail(ctx, `HTTP ${status}${said}`);
+  const who = capitalised(server(ctx));
+
+  if (status === 401 || status === 403) {
+    // No cause: the client's error carries the server's words, which may echo the key.
+    return new ParleyError("provider_auth", `${who} refused our API key (missing or wrong).`, { detail: what });
+  }
+  if (status === 404 && info.modelMissing) {
+    return new ParleyError("model_not_found", modelNotFoundMessage(ctx), { cause, detail: what });
+  }
+  if (status === 408) return timeoutError(ctx, cause);
+  if (status === 429) {
+    const wait = retryAfterMs !== undefined ? `try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s` : "try again shortly";
+    return new ParleyError("provider_rate_limited", `${who} is rate limiting us; ${wait}.`, {
+      cause,
+      retryable: true,
+      retryAfterMs,
+      detail: what,
+    });
+  }
+  if (status >= 500) {
+    return new ParleyError("provider_error", `${who} had an internal error.`, {
+      cause,
+      retryable: true,
+      retryAfterMs,
+      detail: what,
+    });
+  }
+  if (status === 404) {
+    // Not the model: the address points at something that is not this API.
+    return new ParleyError("provider_bad_request", `${who} does not offer this API; check its address.`, {
+      cause,
+      detail: what,
+    });
+  }
+  return new ParleyError("provider_bad_request", `${who} refused the request.`, { cause, detail: what });
+}
+
+/** `retry-after-ms`, or `retry-after` in seconds or as an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMsFrom(headers: { get(name: string): string | null } | undefined): number | undefined {
+  const ms = Number.parseFloat(headers?.get("retry-after-ms") ?? "");
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers?.get("retry-after");
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+const TIMEOUT_CODES = new Set([
+  "ETIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+/** The first Node/undici error code found along `cause` links and inside AggregateErrors. */
+export function transportCode(e: unknown, depth = 0): string | undefined {
+  if (depth > 5 || typeof e !== "object" || e === null) return undefined;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;
+  if (e instanceof AggregateError) {
+    for (const inner of e.errors) {
+      const found = transportCode(inner, depth + 1);
+      if (found) return found;
+    }
+  }
+  return transportCode((e as { cause?: unknown }).cause, depth + 1);
+}
+
+/** undici's own failures: `fetch failed` (no connection) and `terminated` (body cut). */
+function isFetchFailure(e: unknown): boolean {
+  return e instanceof TypeError && (e.message === "fetch failed" || e.message === "terminated");
+}
+
+/**
+ * Converts socket-level failures and unreadable bodies; undefined when `e`
+ * is none of those (the provider decides what else it is).
+ */
+export function transportError(e: unknown, ctx: CallContext): ParleyError | undefined {
+  if (e instanceof SyntaxError) return badResponseError(ctx, e, "body is not JSON");
+  const code = transportCode(e);
+  if (!code && !isFetchFailure(e)) return undefined;
+  if (code && TIMEOUT_CODES.has(code)) return timeoutError(ctx, e);
+  // Once text has been shown, a dead socket means half an answer.
+  return ctx.textYielded ? streamCutError(ctx, e, code) : unavailableError(ctx, e, code);
+}

@@ -1,0 +1,153 @@
+/**
+ * The Ollama provider, on the `ollama` npm client: streamed chat over
+ * `/api/chat`, models from `/api/tags`, Ollama's own token counts.
+ */
+import { Ollama, type ChatResponse } from "ollama";
+import type { Logger } from "pino";
+import { ParleyError } from "../core/errors.js";
+import { startCallGuard, type CallGuard } from "./call-guard.js";
+import {
+  badResponseError,
+  statusError,
+  streamCutError,
+  streamedServerError,
+  timeoutError,
+  transportError,
+  type CallContext,
+} from "./convert-error.js";
+import { ollamaFetch, UnreadableBodyError, type FetchNotes } from "./ollama-fetch.js";
+import type { ChatDelta, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
+
+export interface OllamaProviderOptions {
+  /** The configured name, shown to users in errors (e.g. `ollama`, `local-gpu`). */
+  name: string;
+  /** Base URL of the server, e.g. `http://127.0.0.1:11434` (`OLLAMA_HOST`). */
+  host: string;
+  /**
+   * Longest silence of the server, in milliseconds: until the answer
+   * starts, and between two chunks of it. `models()` must finish within it.
+   */
+  timeoutMs: number;
+  /**
+   * How long the model stays loaded after a call (`30m`, seconds, `0` to
+   * unload at once); a request's own `keepAlive` wins. Default: the server's (5 min).
+   */
+  keepAlive?: string | number;
+  log?: Logger;
+}
+
+/** ollama-js does not export its error class; it is recognised by name. */
+interface OllamaResponseError {
+  name: "ResponseError";
+  error: string;
+  status_code: number;
+}
+
+function isResponseError(e: unknown): e is OllamaResponseError {
+  return e instanceof Error && e.name === "ResponseError" && typeof (e as { status_code?: unknown }).status_code === "number";
+}
+
+/** ollama-js's words for "the stream ended without its done message". */
+const NO_DONE_MESSAGE = /did not receive done/i;
+
+function convert(e: unknown, ctx: CallContext, guard: CallGuard, notes: FetchNotes, chunksSeen: number): unknown {
+  if (guard.callerAborted) return guard.callerReason ?? e;
+  if (e instanceof ParleyError) return e;
+  if (guard.timedOut) return timeoutError(ctx, e);
+  if (isResponseError(e)) {
+    return statusError(ctx, {
+      status: e.status_code,
+      serverMessage: e.error,
+      retryAfterMs: notes.retryAfterMs,
+      // Ollama says `model "x" not found`; a wrong path says `404 page not found`.
+      modelMissing: /model/i.test(e.error),
+      cause: e,
+    });
+  }
+  if (e instanceof UnreadableBodyError) return badResponseError(ctx, e, "body is not JSON");
+  const transport = transportError(e, ctx);
+  if (transport) return transport;
+  if (e instanceof Error && NO_DONE_MESSAGE.test(e.message)) {
+    // No line parsed at all: it was never an Ollama stream.
+    return chunksSeen === 0 ? badResponseError(ctx, e, "no NDJSON in the stream") : streamCutError(ctx, e);
+  }
+  // ollama-js throws a plain Error with the text of an `{"error": ...}` line.
+  return streamedServerError(ctx, e, e instanceof Error ? e.message : String(e));
+}
+
+function usageOf(last: ChatResponse): TokenUsage | undefined {
+  const prompt = last.prompt_eval_count as number | undefined;
+  const completion = last.eval_count as number | undefined;
+  if (typeof prompt !== "number" && typeof completion !== "number") return undefined;
+  // Ollama omits a zero count (Go `omitempty`), e.g. a prompt served from its cache.
+  return { promptTokens: prompt ?? 0, completionTokens: completion ?? 0 };
+}
+
+export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
+  /** A client per call: its fetch carries that call's signal and notes. */
+  const clientFor = (guard: CallGuard, notes: FetchNotes) => new Ollama({ host: opts.host, fetch: ollamaFetch(guard, notes) });
+
+  function fail(e: unknown, ctx: CallContext, guard: CallGuard, notes: FetchNotes, chunksSeen: number): unknown {
+    const converted = convert(e, ctx, guard, notes, chunksSeen);
+    if (converted instanceof ParleyError) {
+      opts.log?.debug({ provider: opts.name, code: converted.code, detail: converted.message }, "ollama call failed");
+    }
+    return converted;
+  }
+
+  async function* chat(req: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
+    const ctx: CallContext = { provider: opts.name, kind: "ollama", model: req.model };
+    const guard = startCallGuard(opts.timeoutMs, signal);
+    const notes: FetchNotes = {};
+    let chunksSeen = 0;
+    try {
+      const keepAlive = req.keepAlive ?? opts.keepAlive;
+      const call = clientFor(guard, notes).chat({
+        model: req.model,
+        messages: req.messages.map(({ role, content }) => ({ role, content })),
+        stream: true,
+        ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}),
+        ...(req.temperature !== undefined ? { options: { temperature: req.temperature } } : {}),
+      });
+      const stream = await guard.race(call);
+      for await (const part of guard.iterate(stream)) {
+        chunksSeen++;
+        const text = part.message?.content;
+        if (text) {
+          guard.pause();
+          yield { type: "text", text };
+          ctx.textYielded = true;
+          guard.resume();
+        }
+        if (part.done) {
+          yield { type: "done", model: part.model || req.model, usage: usageOf(part) };
+          return;
+        }
+      }
+      throw new Error("Did not receive done response in stream.");
+    } catch (e) {
+      throw fail(e, ctx, guard, notes, chunksSeen);
+    } finally {
+      guard.dispose();
+    }
+  }
+
+  async function models(signal?: AbortSignal): Promise<string[]> {
+    const ctx: CallContext = { provider: opts.name, kind: "ollama" };
+    const guard = startCallGuard(opts.timeoutMs, signal);
+    const notes: FetchNotes = {};
+    try {
+      const list = (await guard.race(clientFor(guard, notes).list())) as { models?: unknown };
+      if (!Array.isArray(list?.models)) throw badResponseError(ctx, undefined, "no models array in /api/tags");
+      return list.models
+        .map((m) => (m as { name?: unknown } | null)?.name)
+        .filter((name): name is string => typeof name === "string");
+    } catch (e) {
+      throw fail(e, ctx, guard, notes, 1);
+    } finally {
+      guard.dispose();
+    }
+  }
+
+  return { name: opts.name, kind: "ollama", chat, models };
+}

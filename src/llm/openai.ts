@@ -1,0 +1,169 @@
+/**
+ * The provider for OpenAI and compatible servers (OpenRouter, Groq, LM
+ * Studio, vLLM, llama.cpp), on the `openai` npm client: streamed chat
+ * completions with the server's own token counts when it sends them.
+ */
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, OpenAIError } from "openai";
+import type { Logger } from "pino";
+import { ParleyError } from "../core/errors.js";
+import { startCallGuard, type CallGuard } from "./call-guard.js";
+import {
+  badResponseError,
+  retryAfterMsFrom,
+  statusError,
+  streamCutError,
+  streamedServerError,
+  timeoutError,
+  transportError,
+  unavailableError,
+  type CallContext,
+} from "./convert-error.js";
+import type { ChatDelta, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
+
+export interface OpenAiProviderOptions {
+  /** The configured name, shown to users in errors (e.g. `openai`, `groq`). */
+  name: string;
+  /** API base including the version, e.g. `https://api.openai.com/v1` (`OPENAI_BASE_URL`). */
+  baseURL: string;
+  /** Bearer key. Local servers need none; a placeholder is sent then. */
+  apiKey?: string;
+  /**
+   * Longest silence of the server, in milliseconds: until the answer
+   * starts, and between two chunks of it. `models()` must finish within it.
+   */
+  timeoutMs: number;
+  log?: Logger;
+  /**
+   * Ask for usage in streams (`stream_options.include_usage`). Default
+   * true; turn off for servers that reject unknown parameters.
+   */
+  sendStreamOptions?: boolean;
+}
+
+/** Sent when no key is configured: the client insists on one, local servers ignore it. */
+const PLACEHOLDER_API_KEY = "not-needed";
+
+function convert(e: unknown, ctx: CallContext, guard: CallGuard): unknown {
+  if (guard.callerAborted) return guard.callerReason ?? e;
+  if (e instanceof ParleyError) return e;
+  if (guard.timedOut || e instanceof APIConnectionTimeoutError) return timeoutError(ctx, e);
+  if (e instanceof APIConnectionError) return transportError(e.cause, ctx) ?? unavailableError(ctx, e);
+  if (e instanceof APIError) {
+    if (typeof e.status === "number") {
+      return statusError(ctx, {
+        status: e.status,
+        serverMessage: e.message,
+        retryAfterMs: retryAfterMsFrom(e.headers),
+        modelMissing: e.code === "model_not_found" || /model/i.test(e.message),
+        cause: e,
+      });
+    }
+    // No status: an error event inside the stream.
+    return streamedServerError(ctx, e, e.message);
+  }
+  const transport = transportError(e, ctx);
+  if (transport) return transport;
+  if (e instanceof OpenAIError) return badResponseError(ctx, e, e.message);
+  return streamedServerError(ctx, e, e instanceof Error ? e.message : String(e));
+}
+
+/** The client logs through our logger, its words only (its extra arguments hold request details). */
+function clientLogger(log: Logger, provider: string) {
+  const at = (level: "warn" | "debug") => (message: string) => log[level]({ provider }, `openai client: ${message}`);
+  return { error: at("warn"), warn: at("warn"), info: at("debug"), debug: at("debug") };
+}
+
+function usageOf(raw: OpenAI.CompletionUsage | null | undefined): TokenUsage | undefined {
+  if (!raw || typeof raw.prompt_tokens !== "number" || typeof raw.completion_tokens !== "number") return undefined;
+  return { promptTokens: raw.prompt_tokens, completionTokens: raw.completion_tokens };
+}
+
+export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
+  const client = new OpenAI({
+    baseURL: opts.baseURL,
+    apiKey: opts.apiKey || PLACEHOLDER_API_KEY,
+    maxRetries: 0, // the router retries, across providers
+    timeout: opts.timeoutMs,
+    ...(opts.log ? { logger: clientLogger(opts.log, opts.name), logLevel: "warn" as const } : { logLevel: "off" as const }),
+  });
+
+  function fail(e: unknown, ctx: CallContext, guard: CallGuard): unknown {
+    const converted = convert(e, ctx, guard);
+    if (converted instanceof ParleyError) {
+      opts.log?.debug({ provider: opts.name, code: converted.code, detail: converted.message }, "openai call failed");
+    }
+    return converted;
+  }
+
+  async function* chat(req: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
+    const ctx: CallContext = { provider: opts.name, kind: "openai", model: req.model };
+    const guard = startCallGuard(opts.timeoutMs, signal);
+    let chunksSeen = 0;
+    let finished = false;
+    let model = req.model;
+    let usage: TokenUsage | undefined;
+    try {
+      const call = client.chat.completions.create(
+        {
+          model: req.model,
+          // Only role and content: Groq rejects `name`.
+          messages: req.messages.map(({ role, content }) => ({ role, content })),
+          stream: true,
+          ...(opts.sendStreamOptions !== false ? { stream_options: { include_usage: true } } : {}),
+          ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+        },
+        { signal: guard.signal },
+      );
+      const stream = await guard.race(call);
+      for await (const chunk of guard.iterate(stream)) {
+        chunksSeen++;
+        if (chunk.model) model = chunk.model;
+        // Usage comes in its own chunk (OpenAI) or on the last choice chunk (some compatible servers).
+        usage = usageOf(chunk.usage) ?? usage;
+        const choice = chunk.choices?.[0];
+        if (choice?.finish_reason) finished = true;
+        const text = choice?.delta?.content;
+        if (text) {
+          guard.pause();
+          yield { type: "text", text };
+          ctx.textYielded = true;
+          guard.resume();
+        }
+      }
+    } catch (e) {
+      throw fail(e, ctx, guard);
+    } finally {
+      guard.dispose();
+    }
+    // The client ends a stream quietly when its signal aborts: find out why it ended.
+    if (guard.callerAborted) throw guard.callerReason;
+    if (!finished) {
+      const why = guard.timedOut
+        ? timeoutError(ctx)
+        : chunksSeen === 0
+          ? badResponseError(ctx, undefined, "no SSE chunk")
+          : streamCutError(ctx);
+      throw fail(why, ctx, guard);
+    }
+    yield { type: "done", model, usage };
+  }
+
+  async function models(signal?: AbortSignal): Promise<string[]> {
+    const ctx: CallContext = { provider: opts.name, kind: "openai" };
+    const guard = startCallGuard(opts.timeoutMs, signal);
+    try {
+      const { data: page, response } = await guard.race(client.models.list({ signal: guard.signal }).withResponse());
+      // The client hands non-JSON bodies over as text, which a page reads as "no models".
+      if (!response.headers.get("content-type")?.includes("json") || !Array.isArray(page.data)) {
+        throw badResponseError(ctx, undefined, "no model list in /models");
+      }
+      return page.data.map((m) => m.id).filter((id): id is string => typeof id === "string");
+    } catch (e) {
+      throw fail(e, ctx, guard);
+    } finally {
+      guard.dispose();
+    }
+  }
+
+  return { name: opts.name, kind: "openai", chat, models };
+}

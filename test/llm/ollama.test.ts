@@ -1,0 +1,265 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ParleyError, type ErrorCode } from "../../src/core/errors.js";
+import { createOllamaProvider } from "../../src/llm/ollama.js";
+import type { ChatRequest } from "../../src/llm/types.js";
+import { countWords, startFakeOllama, unusedPort, type FakeOllama, type Fault } from "../fakes/ollama.js";
+import { collect } from "./collect.js";
+
+const TIMEOUT_MS = 300;
+/** Scheduling slack on a busy 2-core machine. */
+const MARGIN_MS = 700;
+
+let fake: FakeOllama;
+
+beforeAll(async () => {
+  fake = await startFakeOllama({ models: ["llama3.2:latest", "qwen2.5:0.5b"] });
+});
+afterAll(async () => {
+  await fake.close();
+});
+afterEach(() => {
+  fake.setFault(null);
+  fake.setResponder(null);
+  fake.requests.length = 0;
+  vi.restoreAllMocks();
+});
+
+function provider(extra: { keepAlive?: string | number; host?: string; timeoutMs?: number } = {}) {
+  return createOllamaProvider({
+    name: "ollama",
+    host: extra.host ?? fake.url,
+    timeoutMs: extra.timeoutMs ?? TIMEOUT_MS,
+    keepAlive: extra.keepAlive,
+  });
+}
+
+const request: ChatRequest = {
+  model: "llama3.2",
+  messages: [
+    { role: "system", content: "You are terse." },
+    { role: "user", content: "how are you today" },
+  ],
+};
+
+function expectParley(error: unknown, code: ErrorCode): ParleyError {
+  expect(error).toBeInstanceOf(ParleyError);
+  expect((error as ParleyError).code).toBe(code);
+  return error as ParleyError;
+}
+
+function lastChat() {
+  const chats = fake.requests.filter((r) => r.path === "/api/chat");
+  return chats[chats.length - 1]!;
+}
+
+describe("ollama provider: answers", () => {
+  it("streams the answer in chunks and ends with the token counts the server reported", async () => {
+    const got = await collect(provider().chat(request));
+
+    expect(got.error).toBeUndefined();
+    const sent = lastChat().answer!;
+    expect(got.text).toBe("Echo: how are you today");
+    expect(got.texts).toEqual(sent.chunks);
+    expect(got.texts.length).toBeGreaterThan(1);
+    expect(got.done).toEqual({
+      type: "done",
+      model: "llama3.2",
+      usage: { promptTokens: sent.promptTokens, completionTokens: sent.completionTokens },
+    });
+    // The fake's documented rule, so other suites can rely on it.
+    expect(sent.promptTokens).toBe(countWords(request.messages));
+    expect(sent.completionTokens).toBe(sent.chunks.length);
+  });
+
+  it("reports scripted token counts, not its own estimate", async () => {
+    fake.setResponder(() => ({ chunks: ["Hel", "lo"], promptTokens: 123, completionTokens: 45 }));
+    const got = await collect(provider().chat(request));
+    expect(got.text).toBe("Hello");
+    expect(got.done?.usage).toEqual({ promptTokens: 123, completionTokens: 45 });
+  });
+
+  it("sends the model, role/content messages, streaming, temperature", async () => {
+    await collect(provider().chat({ ...request, temperature: 0.3 }));
+    const body = lastChat().body as Record<string, unknown>;
+    expect(body.model).toBe("llama3.2");
+    expect(body.stream).toBe(true);
+    expect(body.messages).toEqual(request.messages);
+    expect(body.options).toEqual({ temperature: 0.3 });
+    expect(body).not.toHaveProperty("keep_alive");
+  });
+
+  it("sends keep_alive from its config, and a request's own keepAlive over it", async () => {
+    await collect(provider({ keepAlive: "30m" }).chat(request));
+    expect((lastChat().body as Record<string, unknown>).keep_alive).toBe("30m");
+
+    await collect(provider({ keepAlive: "30m" }).chat({ ...request, keepAlive: 0 }));
+    expect((lastChat().body as Record<string, unknown>).keep_alive).toBe(0);
+    expect(fake.loadedModels()).not.toContain("llama3.2:latest");
+  });
+
+  it("times out on silence, not on total duration: slow but steady chunks arrive", async () => {
+    const gapMs = TIMEOUT_MS / 2;
+    fake.setResponder(() => ({ chunks: ["a ", "b ", "c ", "d ", "e"], chunkDelayMs: gapMs }));
+    const got = await collect(provider().chat(request));
+    expect(got.error).toBeUndefined();
+    expect(got.text).toBe("a b c d e");
+    expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS);
+  });
+
+  it("does not count a slow consumer as a silent server", async () => {
+    // The server is still sending while the consumer dawdles over each chunk.
+    fake.setResponder(() => ({ chunks: ["a ", "b ", "c"], chunkDelayMs: 20 }));
+    const got = await collect(provider().chat(request), () => sleep(TIMEOUT_MS * 1.5));
+    expect(got.error).toBeUndefined();
+    expect(got.text).toBe("a b c");
+    expect(got.done?.type).toBe("done");
+  });
+
+  it("lists the server's models", async () => {
+    expect(await provider().models()).toEqual(["llama3.2:latest", "qwen2.5:0.5b"]);
+    fake.setModels(["mistral"]);
+    expect(await provider().models()).toEqual(["mistral:latest"]);
+    fake.setModels(["llama3.2:latest", "qwen2.5:0.5b"]);
+  });
+});
+
+describe("ollama provider: failures", () => {
+  it("names the missing model and how to install it", async () => {
+    const got = await collect(provider().chat({ ...request, model: "mistral" }));
+    const error = expectParley(got.error, "model_not_found");
+    expect(error.userMessage).toBe(
+      "Model mistral is not installed on the Ollama server. Install it with: ollama pull mistral",
+    );
+    expect(error.retryable).toBe(false);
+  });
+
+  it.each<[Fault["kind"], ErrorCode, boolean]>([
+    ["500", "provider_error", true],
+    ["503", "provider_error", true],
+    ["400", "provider_bad_request", false],
+    ["401", "provider_auth", false],
+  ])("HTTP fault %s becomes %s (retryable: %s)", async (kind, code, retryable) => {
+    fake.setFault(kind);
+    const error = expectParley((await collect(provider().chat(request))).error, code);
+    expect(error.retryable).toBe(retryable);
+  });
+
+  it("429 becomes provider_rate_limited with the server's retry-after", async () => {
+    fake.setFault({ kind: "429", retryAfterSec: 7 });
+    const error = expectParley((await collect(provider().chat(request))).error, "provider_rate_limited");
+    expect(error.retryable).toBe(true);
+    expect(error.retryAfterMs).toBe(7000);
+    expect(error.userMessage).toContain("7 s");
+  });
+
+  it("a server that never answers ends in provider_timeout within the timeout", async () => {
+    fake.setFault("hang");
+    const got = await collect(provider().chat(request));
+    const error = expectParley(got.error, "provider_timeout");
+    expect(error.retryable).toBe(true);
+    expect(got.elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
+    expect(got.elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+  });
+
+  it("a stream that stalls mid-way ends in provider_timeout after the first chunk", async () => {
+    fake.setFault("stall");
+    const got = await collect(provider().chat(request));
+    expectParley(got.error, "provider_timeout");
+    expect(got.text).toBe(lastChat().answer!.chunks[0]);
+    expect(got.elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+  });
+
+  it("a cut stream yields the partial text, then stream_cut (not retryable)", async () => {
+    fake.setFault("cut");
+    const got = await collect(provider().chat(request));
+    const error = expectParley(got.error, "stream_cut");
+    expect(error.retryable).toBe(false);
+    expect(got.text).toBe(lastChat().answer!.chunks[0]);
+    expect(got.done).toBeUndefined();
+  });
+
+  it.each(["text/html; charset=utf-8", "application/x-ndjson"])(
+    "a 200 body that is not JSON (%s) is provider_bad_response, and nothing is printed",
+    async (contentType) => {
+      const printed = [vi.spyOn(console, "log"), vi.spyOn(console, "warn"), vi.spyOn(console, "error")];
+      fake.setFault({ kind: "not-json", contentType });
+      const got = await collect(provider().chat(request));
+      expectParley(got.error, "provider_bad_response");
+      for (const spy of printed) expect(spy).not.toHaveBeenCalled();
+    },
+  );
+
+  it("a refused connection is provider_unavailable (retryable)", async () => {
+    const host = `http://127.0.0.1:${await unusedPort()}`;
+    const got = await collect(provider({ host }).chat(request));
+    const error = expectParley(got.error, "provider_unavailable");
+    expect(error.retryable).toBe(true);
+    expect(error.userMessage).toContain("ollama");
+    expectParley(await provider({ host }).models().catch((e: unknown) => e), "provider_unavailable");
+  });
+
+  it("the caller's abort ends the stream with the caller's reason, not a ParleyError", async () => {
+    fake.setResponder(() => ({ chunks: ["a ", "b ", "c"], chunkDelayMs: 100 }));
+    const controller = new AbortController();
+    const reason = new Error("user went away");
+    const got = await collect(provider({ timeoutMs: 5_000 }).chat(request, controller.signal), () =>
+      controller.abort(reason),
+    );
+    expect(got.error).toBe(reason);
+    expect(got.texts).toEqual(["a "]);
+    expect(got.elapsedMs).toBeLessThan(1_000);
+  });
+
+  it("the caller's abort while the consumer holds a chunk ends the stream, even with the rest already received", async () => {
+    const controller = new AbortController();
+    const got = await collect(provider({ timeoutMs: 5_000 }).chat(request, controller.signal), async () => {
+      await sleep(50); // the whole answer arrives meanwhile
+      controller.abort(new Error("user went away"));
+    });
+    expect((got.error as Error).message).toBe("user went away");
+    expect(got.texts).toEqual([lastChat().answer!.chunks[0]]);
+    expect(got.elapsedMs).toBeLessThan(1_000);
+  });
+
+  it("models() fails with the same codes: 500, hang, not-json", async () => {
+    fake.setFault({ kind: "500", scope: "all" });
+    expectParley(await provider().models().catch((e: unknown) => e), "provider_error");
+    fake.setFault({ kind: "hang", scope: "all" });
+    const started = performance.now();
+    expectParley(await provider().models().catch((e: unknown) => e), "provider_timeout");
+    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+    fake.setFault({ kind: "not-json", scope: "all" });
+    expectParley(await provider().models().catch((e: unknown) => e), "provider_bad_response");
+  });
+
+  it("a one-shot fault hits one call; a sticky one stays until cleared", async () => {
+    fake.setFault("500");
+    expectParley((await collect(provider().chat(request))).error, "provider_error");
+    expect((await collect(provider().chat(request))).error).toBeUndefined();
+
+    fake.setFault({ kind: "500", sticky: true });
+    expectParley((await collect(provider().chat(request))).error, "provider_error");
+    expectParley((await collect(provider().chat(request))).error, "provider_error");
+    fake.setFault(null);
+    expect((await collect(provider().chat(request))).error).toBeUndefined();
+  });
+
+  it("no user message contains the server's address", async () => {
+    const faults: Fault["kind"][] = ["500", "503", "400", "401", "429", "404-model", "hang", "stall", "cut", "not-json"];
+    const messages: string[] = [];
+    for (const fault of faults) {
+      fake.setFault(fault);
+      const { error } = await collect(provider().chat(request));
+      expect(error).toBeInstanceOf(ParleyError);
+      messages.push((error as ParleyError).userMessage);
+    }
+    const refused = `http://127.0.0.1:${await unusedPort()}`;
+    messages.push(expectParley((await collect(provider({ host: refused }).chat(request))).error, "provider_unavailable").userMessage);
+    for (const message of messages) {
+      expect(message).not.toMatch(/https?:|127\.0\.0\.1|localhost/);
+      expect(message).not.toContain(String(fake.port));
+    }
+    expect(new Set(messages).size).toBeGreaterThan(5);
+  });
+});
