@@ -1,0 +1,141 @@
+import type { Keyv } from "keyv";
+import { KeyedQueue } from "./keyed-queue.js";
+import { ownedKey } from "./keys.js";
+import type { KeyValueStore } from "./kv.js";
+import type { HistoryTurn } from "./types.js";
+
+export interface ChannelHistoryOptions {
+  /** Most turns kept per channel; the oldest are dropped first. @defaultValue 1_000 */
+  maxStoredMessages?: number;
+  /**
+   * Idle expiry in milliseconds: a channel with no new turn for this long is
+   * forgotten, summary included. Each turn is also forgotten this long after
+   * it was stored. 0 keeps everything. @defaultValue 30 days
+   */
+  ttlMs?: number;
+}
+
+/**
+ * Where a channel's turns are. Turn `i` lives under its own key, so an
+ * append writes the new turns and this small record, and reading the recent
+ * window fetches just that window: the cost of a message does not grow with
+ * the length of the stored history.
+ */
+interface ChannelRecord {
+  /** Index of the oldest kept turn. */
+  head: number;
+  /** Index the next turn will get. */
+  tail: number;
+  /** Running summary of the older conversation. */
+  summary?: string;
+}
+
+const thirtyDaysMs = 30 * 24 * 60 * 60 * 1000;
+/** Keys deleted per store call when a whole channel is cleared. */
+const deleteBatch = 1_000;
+
+/**
+ * The conversation of each channel, bounded and expiring.
+ *
+ * keyv has no atomic append, so an append is read-record, write-turns,
+ * write-record; the core handles one message per channel at a time and this
+ * class queues its own writes per channel, which makes that safe within one
+ * process. Two processes appending to the same channel at the same moment
+ * could both take the same turn index and one exchange would overwrite the
+ * other (the Redis client's `multi().rPush().lTrim()` would be the fix).
+ */
+export class ChannelHistory {
+  readonly #keyv: Keyv;
+  readonly #writes = new KeyedQueue();
+  readonly #maxStored: number;
+  readonly #ttlMs: number | undefined;
+
+  constructor(store: KeyValueStore, options: ChannelHistoryOptions = {}) {
+    this.#keyv = store.keyv("history");
+    this.#maxStored = Math.max(1, options.maxStoredMessages ?? 1_000);
+    const ttlMs = options.ttlMs ?? thirtyDaysMs;
+    this.#ttlMs = ttlMs > 0 ? ttlMs : undefined;
+  }
+
+  /** Stores the turns of one exchange together, drops the oldest beyond the bound, and restarts the idle expiry. */
+  append(channelKey: string, turns: readonly HistoryTurn[]): Promise<void> {
+    return this.#writes.run(channelKey, async () => {
+      if (turns.length === 0) return;
+      const record = (await this.#record(channelKey)) ?? { head: 0, tail: 0 };
+      const tail = record.tail + turns.length;
+      const head = Math.max(record.head, tail - this.#maxStored);
+      const firstWritten = Math.max(record.tail, head);
+      const entries: Array<{ key: string; value: unknown; ttl?: number }> = [];
+      for (let index = firstWritten; index < tail; index++) {
+        entries.push({ key: turnKey(channelKey, index), value: turns[index - record.tail], ttl: this.#ttlMs });
+      }
+      // Turns and record go in one call, so a reader sees the exchange whole or not at all.
+      entries.push({ key: recordKey(channelKey), value: { ...record, head, tail }, ttl: this.#ttlMs });
+      await this.#keyv.setMany(entries);
+      const dropped = indexKeys(channelKey, record.head, Math.min(head, record.tail));
+      if (dropped.length > 0) await this.#keyv.deleteMany(dropped);
+    });
+  }
+
+  /** The last `limit` turns, oldest first. */
+  async recent(channelKey: string, limit: number): Promise<HistoryTurn[]> {
+    if (limit <= 0) return [];
+    const record = await this.#record(channelKey);
+    if (!record) return [];
+    const keys = indexKeys(channelKey, Math.max(record.head, record.tail - limit), record.tail);
+    if (keys.length === 0) return [];
+    const turns = await this.#keyv.getMany<HistoryTurn>(keys);
+    // A turn older than the expiry may be gone while its channel is still active.
+    return turns.filter((turn): turn is HistoryTurn => turn !== undefined);
+  }
+
+  /** How many turns the channel keeps (turns that expired by age may still be counted). */
+  async size(channelKey: string): Promise<number> {
+    const record = await this.#record(channelKey);
+    return record ? record.tail - record.head : 0;
+  }
+
+  /** Forgets the channel's turns and its summary. */
+  clear(channelKey: string): Promise<void> {
+    return this.#writes.run(channelKey, async () => {
+      const record = await this.#record(channelKey);
+      if (!record) return;
+      // The record goes first: once it is gone the turns are unreachable, even if deleting them fails halfway.
+      await this.#keyv.delete(recordKey(channelKey));
+      for (let start = record.head; start < record.tail; start += deleteBatch) {
+        await this.#keyv.deleteMany(indexKeys(channelKey, start, Math.min(start + deleteBatch, record.tail)));
+      }
+    });
+  }
+
+  async getSummary(channelKey: string): Promise<string | undefined> {
+    return (await this.#record(channelKey))?.summary;
+  }
+
+  /** Keeps `text` as the channel's running summary; it expires with the channel. */
+  setSummary(channelKey: string, text: string): Promise<void> {
+    return this.#writes.run(channelKey, async () => {
+      const record = (await this.#record(channelKey)) ?? { head: 0, tail: 0 };
+      await this.#keyv.set(recordKey(channelKey), { ...record, summary: text }, this.#ttlMs);
+    });
+  }
+
+  #record(channelKey: string): Promise<ChannelRecord | undefined> {
+    return this.#keyv.get<ChannelRecord>(recordKey(channelKey));
+  }
+}
+
+function recordKey(channelKey: string): string {
+  return ownedKey(channelKey, "record");
+}
+
+function turnKey(channelKey: string, index: number): string {
+  return ownedKey(channelKey, "turn", index);
+}
+
+/** Keys of turns `from` (inclusive) to `to` (exclusive). */
+function indexKeys(channelKey: string, from: number, to: number): string[] {
+  const keys: string[] = [];
+  for (let index = from; index < to; index++) keys.push(turnKey(channelKey, index));
+  return keys;
+}

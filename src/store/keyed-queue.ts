@@ -1,0 +1,25 @@
+/**
+ * Runs async tasks one at a time per key, in call order. The stores use it
+ * for their read-modify-write updates, because keyv has no atomic update:
+ * two tasks on the same key never interleave inside this process.
+ */
+export class KeyedQueue {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `task` after every task queued earlier under `key` has settled. */
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    // A failed task must not block the ones queued after it.
+    const result = previous.then(task, task);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#tails.set(key, tail);
+    // Forget idle keys, so the map does not grow with every channel ever seen.
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return result;
+  }
+}

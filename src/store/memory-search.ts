@@ -1,0 +1,73 @@
+import type { Memory } from "./types.js";
+
+/**
+ * A small lexical ranking for a channel's memories (at most a few thousand
+ * short facts): words are lowercased, stripped of accents and punctuation,
+ * stop words dropped and plural/verb endings trimmed; a memory scores for
+ * each query word it contains (full credit for the same word, partial for a
+ * shared prefix such as `deploy`/`deployment`), rarer words weighing more.
+ * Equal scores go to the newer memory.
+ */
+export function rankMemories(memories: readonly Memory[], query: string, limit: number): Memory[] {
+  if (limit <= 0) return [];
+  const queryWords = [...new Set(words(query))];
+  const newestFirst = [...memories].reverse().sort((a, b) => b.createdAt - a.createdAt);
+  if (queryWords.length === 0) return newestFirst.slice(0, limit);
+
+  const documents = newestFirst.map((memory) => ({ memory, words: new Set(words(memory.text)) }));
+  const weights = queryWords.map((word) => {
+    const containing = documents.filter((doc) => matchStrength(word, doc.words) > 0).length;
+    return containing === 0 ? 0 : 1 + Math.log(documents.length / containing);
+  });
+  return documents
+    .map((doc) => ({
+      memory: doc.memory,
+      score: queryWords.reduce((sum, word, i) => sum + (weights[i] ?? 0) * matchStrength(word, doc.words), 0),
+    }))
+    .filter((scored) => scored.score > 0)
+    // Array.prototype.sort is stable: equal scores keep newest-first order.
+    .sort((a, b) => b.score - a.score)
+    .slice(0, limit)
+    .map((scored) => scored.memory);
+}
+
+/** 1 for the same word, 0.5 when one is a prefix (3+ letters) of the other, else 0. */
+function matchStrength(word: string, documentWords: ReadonlySet<string>): number {
+  if (documentWords.has(word)) return 1;
+  if (word.length < 3) return 0;
+  for (const other of documentWords) {
+    if (other.length >= 3 && (other.startsWith(word) || word.startsWith(other))) return 0.5;
+  }
+  return 0;
+}
+
+/** The normalised content words of a text. */
+export function words(text: string): string[] {
+  return text
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/['’]/g, "")
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => word.length > 0 && !stopWords.has(word))
+    .map(stem);
+}
+
+/** Trims the commonest English endings, so `servers`/`server` and `deployed`/`deploy` meet. */
+function stem(word: string): string {
+  if (/^\p{N}+$/u.test(word)) return word;
+  if (word.length > 4 && word.endsWith("ies")) return `${word.slice(0, -3)}y`;
+  if (word.length > 5 && word.endsWith("ing")) return word.slice(0, -3);
+  if (word.length > 4 && word.endsWith("ed")) return word.slice(0, -2);
+  if (word.length > 4 && /(ss|x|z|ch|sh)es$/.test(word)) return word.slice(0, -2);
+  if (word.length > 3 && word.endsWith("s") && !/(ss|us|is)$/.test(word)) return word.slice(0, -1);
+  return word;
+}
+
+const stopWords = new Set(
+  (
+    "a an and are as at be been but by can could did do does for from had has have he her his how i if in into is it its " +
+    "me my no not of on or our she so than that the their them then there these they this those to too us was we were " +
+    "what when where which who whom why will with would you your about just also any all some"
+  ).split(" "),
+);
