@@ -3,7 +3,28 @@ import { estimateTokens } from "../src/chat/tokens.js";
 import { ParleyError } from "../src/core/errors.js";
 import type { Command } from "../src/core/types.js";
 import type { TokenUsage } from "../src/llm/types.js";
+import type { Services } from "../src/core/services.js";
+import { rankMemories } from "../src/store/memory-search.js";
+import type { Memory } from "../src/store/types.js";
 import { currentPersona } from "./persona.js";
+
+/**
+ * The channel's facts for one prompt: the best matches for the text first,
+ * then, while there is room, the newest others, so a fact like "my name is
+ * Bob" still reaches a question that shares no word with it.
+ */
+async function promptMemories(services: Services, channel: string, text: string): Promise<Memory[]> {
+  const room = services.config.memories.inPrompt;
+  if (room === 0) return [];
+  const all = await services.memories.list(channel);
+  const chosen = rankMemories(all, text, room);
+  const newest = [...all].sort((a, b) => b.createdAt - a.createdAt);
+  for (const memory of newest) {
+    if (chosen.length >= room) break;
+    if (!chosen.includes(memory)) chosen.push(memory);
+  }
+  return chosen;
+}
 
 /** Talk to the model with the channel's persona, history and memories. */
 export const chat: Command = {
@@ -12,7 +33,7 @@ export const chat: Command = {
   usage: "chat <text>",
   options: [{ name: "text", description: "What to say", required: true }],
   async run({ message, reply, args, services }) {
-    const { config, history, memories, usage, llm } = services;
+    const { config, history, usage, llm } = services;
     const channel = message.channel.key;
     if (!args) {
       await reply.send(`Say something after ${config.prefixes[0]}chat, or just write to me. Send ${config.prefixes[0]}help for commands.`);
@@ -21,7 +42,7 @@ export const chat: Command = {
     const persona = await currentPersona(services, channel);
     const [recent, facts, summary] = await Promise.all([
       history.recent(channel, config.history.promptMessages),
-      config.memories.inPrompt > 0 ? memories.search(channel, args, config.memories.inPrompt) : Promise.resolve([]),
+      promptMemories(services, channel, args),
       history.getSummary(channel),
     ]);
     const messages = buildPrompt({
