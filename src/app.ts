@@ -71,7 +71,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
   } catch (e) {
     await Promise.allSettled(started.map((a) => a.stop()));
     await stores.close();
-    limits.stop();
+    await limits.stop();
     throw e;
   }
 
@@ -86,7 +86,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
       stopping ??= (async () => {
         await Promise.allSettled(started.map((a) => a.stop()));
         await dispatcher.idle();
-        limits.stop();
+        await limits.stop();
         await stores.close();
       })();
       return stopping;
