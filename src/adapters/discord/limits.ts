@@ -19,3 +19,6 @@ export const STOP_GRACE_MS = 15_000;
 
 /** Autocomplete must answer within the interaction deadline; leave room for the request. */
 export const AUTOCOMPLETE_TIMEOUT_MS = 2000;
+
+/** Discord shows "typing…" for about 10 s; renewing every 8 s keeps it steady. */
+export const TYPING_RENEW_MS = 8_000;

@@ -12,9 +12,9 @@ import type { Reply } from "../../core/types.js";
 import type { Pacer } from "../shared/pacer.js";
 import { streamLiveMessage } from "../shared/live-message.js";
 import { splitMessage } from "../shared/split.js";
+import { createTypingIndicator } from "../shared/typing.js";
 import { fromDiscordError } from "./errors.js";
-import { DISCORD_MAX_LENGTH } from "./limits.js";
-import { TypingIndicator } from "./typing.js";
+import { DISCORD_MAX_LENGTH, TYPING_RENEW_MS } from "./limits.js";
 
 export interface HandledReply extends Reply {
   /** Handling is over: no more typing. */
@@ -23,7 +23,17 @@ export interface HandledReply extends Reply {
 
 export function createMessageReply(source: Message, pacer: Pacer, minEditIntervalMs: number, log: Logger): HandledReply {
   const channel = source.channel as SendableChannels;
-  const typing = new TypingIndicator(() => channel.sendTyping(), log);
+  const typing = createTypingIndicator({
+    everyMs: TYPING_RENEW_MS,
+    async send() {
+      try {
+        await channel.sendTyping();
+      } catch (error) {
+        // A missing indicator is no reason to fail an answer.
+        log.debug({ reason: error instanceof Error ? error.message : String(error) }, "discord: typing indicator failed");
+      }
+    },
+  });
   let answered = false;
 
   /** The answer's first message replies to the user's; the rest follow it. */

@@ -143,7 +143,8 @@ function createMessage(ctx: RouteContext) {
   if (referenceId && !ctx.world.message(channel.id, referenceId) && body?.message_reference?.fail_if_not_exists !== false) {
     return invalidFormBody("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message");
   }
-  const content = body?.content ?? "";
+  // Discord stores content without surrounding whitespace.
+  const content = (body?.content ?? "").trim();
   const referenced = referenceId ? ctx.world.message(channel.id, referenceId) : undefined;
   const stored = ctx.world.storeMessage({
     channelId: channel.id,
@@ -168,7 +169,8 @@ function editMessage(ctx: RouteContext) {
   const body = ctx.body as MessageBody | undefined;
   const problem = checkMessageBody(body, ctx.settings.maxLength, true);
   if (problem) return problem;
-  if (typeof body?.content === "string") message.content = body.content;
+  // Discord trims what it stores, as on create.
+  if (typeof body?.content === "string") message.content = body.content.trim();
   if (body && "allowed_mentions" in body) message.allowedMentions = body.allowed_mentions;
   message.pings = pingsFor(message.content, message.allowedMentions, message.referencedMessageId !== undefined);
   message.editedAtMs = Date.now();

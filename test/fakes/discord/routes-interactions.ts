@@ -122,7 +122,7 @@ function interactionCallback(ctx: RouteContext): RouteAnswer {
       const data = body.data as MessageBody | undefined;
       const problem = checkMessageBody(data, ctx.settings.maxLength, false);
       if (problem) return prefixErrors(problem, "data");
-      created = storeInteractionMessage(ctx, interaction, data?.content ?? "", data);
+      created = storeInteractionMessage(ctx, interaction, (data?.content ?? "").trim(), data);
       break;
     }
     case CallbackType.DeferredChannelMessageWithSource: {
@@ -191,7 +191,8 @@ function editWebhookMessage(ctx: RouteContext): RouteAnswer {
   const problem = checkMessageBody(body, ctx.settings.maxLength, true);
   if (problem) return problem;
   const message = found.message;
-  if (typeof body?.content === "string") message.content = body.content;
+  // Discord trims what it stores, as on create.
+  if (typeof body?.content === "string") message.content = body.content.trim();
   if (body && "allowed_mentions" in body) message.allowedMentions = body.allowed_mentions;
   // The "is thinking…" state ends with the first edit.
   message.flags &= ~LOADING_FLAG;
@@ -209,7 +210,7 @@ function followUp(ctx: RouteContext): RouteAnswer {
   const body = ctx.body as MessageBody | undefined;
   const problem = checkMessageBody(body, ctx.settings.maxLength, false);
   if (problem) return problem;
-  const stored = storeInteractionMessage(ctx, interaction, body?.content ?? "", body);
+  const stored = storeInteractionMessage(ctx, interaction, (body?.content ?? "").trim(), body);
   interaction.followUpIds.push(stored.id);
   return ctx.query.wait === "true" ? { status: 200, body: messageJson(ctx.world, stored) } : { status: 204 };
 }
