@@ -1,4 +1,5 @@
 import { buildPrompt } from "../src/chat/prompt.js";
+import { foldOldTurns } from "../src/chat/summary.js";
 import { estimateTokens } from "../src/chat/tokens.js";
 import { ParleyError } from "../src/core/errors.js";
 import type { Command } from "../src/core/types.js";
@@ -91,5 +92,6 @@ export const chat: Command = {
     const tokens = reported ?? { promptTokens: estimatedPrompt, completionTokens: estimateTokens(answer) };
     if (!reported) services.log.debug({ provider: choice.provider.name }, "provider reported no token usage; recorded an estimate");
     await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens });
+    await foldOldTurns(services, channel);
   },
 };

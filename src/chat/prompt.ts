@@ -33,7 +33,8 @@ export function buildPrompt(parts: PromptParts): ChatMessage[] {
   }
 
   const turns: ChatMessage[] = [];
-  let budget = parts.historyTokens;
+  // The summary stands for the older turns: it spends the same budget.
+  let budget = parts.historyTokens - (parts.summary ? estimateTokens(parts.summary) : 0);
   for (let i = parts.history.length - 1; i >= 0; i--) {
     const turn = parts.history[i]!;
     const content = turn.role === "user" && parts.shared && turn.author ? `${turn.author}: ${turn.content}` : turn.content;

@@ -28,6 +28,14 @@ interface ChannelRecord {
   tail: number;
   /** Running summary of the older conversation. */
   summary?: string;
+  /** Turns before this index are folded into `summary` and left out of `recent`. */
+  summarisedBefore?: number;
+}
+
+/** A stored turn with its position in the channel. */
+export interface IndexedTurn {
+  index: number;
+  turn: HistoryTurn;
 }
 
 const thirtyDaysMs = 30 * 24 * 60 * 60 * 1000;
@@ -77,16 +85,26 @@ export class ChannelHistory {
     });
   }
 
-  /** The last `limit` turns, oldest first. */
+  /** The last `limit` turns not yet folded into the summary, oldest first. */
   async recent(channelKey: string, limit: number): Promise<HistoryTurn[]> {
+    return (await this.unsummarised(channelKey, limit)).map((t) => t.turn);
+  }
+
+  /** Like `recent`, with each turn's index (what `setSummary` takes). */
+  async unsummarised(channelKey: string, limit: number): Promise<IndexedTurn[]> {
     if (limit <= 0) return [];
     const record = await this.#record(channelKey);
     if (!record) return [];
-    const keys = indexKeys(channelKey, Math.max(record.head, record.tail - limit), record.tail);
+    const from = Math.max(record.head, record.tail - limit, record.summarisedBefore ?? 0);
+    const keys = indexKeys(channelKey, from, record.tail);
     if (keys.length === 0) return [];
     const turns = await this.#keyv.getMany<HistoryTurn>(keys);
     // A turn older than the expiry may be gone while its channel is still active.
-    return turns.filter((turn): turn is HistoryTurn => turn !== undefined);
+    const found: IndexedTurn[] = [];
+    turns.forEach((turn, i) => {
+      if (turn !== undefined) found.push({ index: from + i, turn });
+    });
+    return found;
   }
 
   /** How many turns the channel keeps (turns that expired by age may still be counted). */
@@ -112,11 +130,16 @@ export class ChannelHistory {
     return (await this.#record(channelKey))?.summary;
   }
 
-  /** Keeps `text` as the channel's running summary; it expires with the channel. */
-  setSummary(channelKey: string, text: string): Promise<void> {
+  /**
+   * Keeps `text` as the channel's running summary; it expires with the
+   * channel. With `coversBefore`, the turns before that index count as
+   * summarised and `recent` leaves them out.
+   */
+  setSummary(channelKey: string, text: string, coversBefore?: number): Promise<void> {
     return this.#writes.run(channelKey, async () => {
       const record = (await this.#record(channelKey)) ?? { head: 0, tail: 0 };
-      await this.#keyv.set(recordKey(channelKey), { ...record, summary: text }, this.#ttlMs);
+      const summarisedBefore = coversBefore === undefined ? record.summarisedBefore : Math.min(coversBefore, record.tail);
+      await this.#keyv.set(recordKey(channelKey), { ...record, summary: text, summarisedBefore }, this.#ttlMs);
     });
   }
 
