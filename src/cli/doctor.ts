@@ -1,0 +1,118 @@
+import pino from "pino";
+import { ConfigError, loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { createRouter } from "../llm/providers.js";
+import { redactSecrets } from "../log.js";
+import { PersonaCatalog, shippedPersonaDir } from "../personas/catalog.js";
+import { createKeyValueStore } from "../store/kv.js";
+
+type Env = Record<string, string | undefined>;
+
+/** One line of the report: what was checked, and what to do when it failed. */
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const timeoutMs = 8_000;
+
+/**
+ * Checks everything the bot needs, printing one line per check, and returns
+ * the exit code: 0 when all is well, 1 when something is broken.
+ */
+export async function runDoctor(env: Env, out: NodeJS.WritableStream): Promise<number> {
+  const checks: Check[] = [];
+  const print = (check: Check) => {
+    checks.push(check);
+    out.write(`${check.ok ? "ok  " : "FAIL"}  ${check.name}: ${check.detail}\n`);
+  };
+
+  let config: Config;
+  try {
+    config = loadConfig(env);
+    print({ name: "configuration", ok: true, detail: env.PARLEY_CONFIG ? `valid (${env.PARLEY_CONFIG} and environment)` : "valid" });
+  } catch (e) {
+    print({ name: "configuration", ok: false, detail: e instanceof ConfigError ? `${e.message} Fix it and run doctor again.` : String(e) });
+    return 1;
+  }
+  const secrets = [config.telegram.token, config.discord.token, config.llm.apiKey].filter((s): s is string => Boolean(s));
+  const safe = (text: string) => redactSecrets(text, secrets);
+
+  try {
+    const personas = new PersonaCatalog(config.personaDir ? [shippedPersonaDir, config.personaDir] : [shippedPersonaDir]);
+    const found = personas.get(config.defaultPersona);
+    print({
+      name: "personas",
+      ok: Boolean(found),
+      detail: found ? personas.names().join(", ") : `no persona named "${config.defaultPersona}" (defaultPersona)`,
+    });
+  } catch (e) {
+    print({ name: "personas", ok: false, detail: safe((e as Error).message) });
+  }
+
+  const platforms = [];
+  if (config.telegram.token) {
+    platforms.push(
+      (async () => {
+        const { checkTelegramToken } = await import("../adapters/telegram/check-token.js");
+        try {
+          const who = await checkTelegramToken({ token: config.telegram.token!, apiRoot: config.telegram.apiRoot, timeoutMs });
+          return { name: "telegram", ok: true, detail: `token belongs to ${who}` };
+        } catch (e) {
+          return { name: "telegram", ok: false, detail: safe((e as Error).message) };
+        }
+      })(),
+    );
+  }
+  if (config.discord.token) {
+    platforms.push(
+      (async () => {
+        const { checkDiscordToken } = await import("../adapters/discord/check-token.js");
+        try {
+          const who = await checkDiscordToken({ token: config.discord.token!, apiUrl: config.discord.apiUrl, timeoutMs });
+          return { name: "discord", ok: true, detail: `token belongs to ${who}` };
+        } catch (e) {
+          return { name: "discord", ok: false, detail: safe((e as Error).message) };
+        }
+      })(),
+    );
+  }
+  for (const check of await Promise.all(platforms)) print(check);
+  if (platforms.length === 0) print({ name: "platforms", ok: true, detail: "no TELEGRAM_BOT_TOKEN or DISCORD_TOKEN: the bot will chat in the terminal" });
+
+  const log = pino({ level: "silent" });
+  const router = createRouter(config, log);
+  const wanted = router.defaultChoice;
+  for (const health of await router.health(timeoutMs)) {
+    if (!health.ok) {
+      print({ name: `provider ${health.name}`, ok: false, detail: safe(`${health.problem ?? "not answering"}`) });
+      continue;
+    }
+    const missing = health.name === wanted.provider.name && !health.models.some((m) => m === wanted.model || m === `${wanted.model}:latest`);
+    print({
+      name: `provider ${health.name}`,
+      ok: !missing,
+      detail: missing
+        ? `answering, but model ${wanted.model} is missing${wanted.provider.kind === "ollama" ? `: run ollama pull ${wanted.model}` : " (check LLM_MODEL)"}`
+        : `answering, ${health.models.length} models, ${wanted.model} available`,
+    });
+  }
+
+  if (config.redisUrl) {
+    try {
+      const kv = await createKeyValueStore({ redisUrl: config.redisUrl, log, connectTimeoutMs: 3_000 });
+      const ok = await kv.ping();
+      await kv.close();
+      print({ name: "redis", ok, detail: ok ? "answering" : "not answering: is redis-server running at REDIS_URL?" });
+    } catch {
+      print({ name: "redis", ok: false, detail: "not answering: is redis-server running at REDIS_URL?" });
+    }
+  } else {
+    print({ name: "redis", ok: true, detail: "not configured: state is kept in memory and lost on restart (set REDIS_URL to keep it)" });
+  }
+
+  const broken = checks.filter((c) => !c.ok).length;
+  out.write(broken === 0 ? "All checks passed.\n" : `${broken} check${broken === 1 ? "" : "s"} failed.\n`);
+  return broken === 0 ? 0 : 1;
+}

@@ -1,0 +1,95 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeDiscord, type FakeDiscord } from "../fakes/discord/index.js";
+import { startFakeOllama, unusedPort, type FakeOllama } from "../fakes/ollama.js";
+import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.js";
+import { botEnv } from "../support/bot-process.js";
+import { startRedis, type TestRedis } from "../support/redis.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Runs `parley <args>` the way `npx parley` does: through bin/parley.mjs. */
+function parley(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["bin/parley.mjs", ...args], { cwd: root, env });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d));
+    child.stderr.on("data", (d: Buffer) => (err += d));
+    child.on("exit", (code) => resolve({ code, out, err }));
+  });
+}
+
+describe("parley doctor and parley models", () => {
+  let ollama: FakeOllama;
+  let telegram: FakeTelegram;
+  let discord: FakeDiscord;
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    ollama = await startFakeOllama({ models: ["llama3.2:latest", "qwen2.5-coder:7b"] });
+    telegram = await startFakeTelegram({ botUsername: "parley_test_bot" });
+    discord = await startFakeDiscord();
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await Promise.all([ollama.close(), telegram.close(), discord.close(), redis.stop()]);
+  });
+
+  const healthy = () =>
+    botEnv({
+      OLLAMA_HOST: ollama.url,
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_API_URL: discord.apiUrl,
+      REDIS_URL: redis.url,
+    });
+
+  it("passes every check when everything answers, one line per check", async () => {
+    const { code, out } = await parley(["doctor"], healthy());
+    expect(out).toMatch(/^ok +configuration/m);
+    expect(out).toMatch(/^ok +telegram: token belongs to @parley_test_bot/m);
+    expect(out).toMatch(/^ok +discord: token belongs to/m);
+    expect(out).toMatch(/^ok +provider ollama: .*llama3\.2 available/m);
+    expect(out).toMatch(/^ok +redis: answering/m);
+    expect(out).toContain("All checks passed.");
+    expect(code).toBe(0);
+  });
+
+  it("fails, saying what to do, when a token is wrong, the model is missing, Redis is down", async () => {
+    const deadPort = await unusedPort();
+    const env = {
+      ...healthy(),
+      TELEGRAM_BOT_TOKEN: "123456:AAwrongwrongwrongwrongwrongwrongwrong",
+      DISCORD_TOKEN: "not.a-real.token",
+      LLM_MODEL: "mistral-nemo",
+      REDIS_URL: `redis://127.0.0.1:${deadPort}`,
+    };
+    const { code, out } = await parley(["doctor"], env);
+    expect(out).toMatch(/^FAIL +telegram: Telegram refused the token/m);
+    expect(out).toMatch(/^FAIL +discord: Discord refused the token/m);
+    expect(out).toMatch(/^FAIL +provider ollama: .*ollama pull mistral-nemo/m);
+    expect(out).toMatch(/^FAIL +redis: not answering/m);
+    expect(out).not.toContain("AAwrongwrong");
+    expect(out).not.toContain("not.a-real.token");
+    expect(code).toBe(1);
+  });
+
+  it("stops at a broken configuration", async () => {
+    const { code, out } = await parley(["doctor"], { ...healthy(), OLLAMA_HOST: "not a url" });
+    expect(out).toMatch(/^FAIL +configuration: Invalid setting llm\.ollamaHost \(OLLAMA_HOST\)/m);
+    expect(code).toBe(1);
+  });
+
+  it("lists every provider's models, and fails when a provider does not answer", async () => {
+    const ok = await parley(["models"], healthy());
+    expect(ok.out).toContain("ollama: 2 models");
+    expect(ok.out).toContain("  qwen2.5-coder:7b");
+    expect(ok.code).toBe(0);
+    const down = await parley(["models"], { ...healthy(), OLLAMA_HOST: `http://127.0.0.1:${await unusedPort()}` });
+    expect(down.out).toContain("ollama: not answering");
+    expect(down.code).toBe(1);
+  });
+});
