@@ -230,6 +230,21 @@ describe("discord adapter: start and stop", () => {
     }
   });
 
+  it("fails to start when the Message Content intent is off in the portal, saying where to switch it on", async () => {
+    const fake = await startFakeDiscord({ messageContentIntent: false });
+    const adapter = createDiscordAdapter({ token: fake.token, apiUrl: fake.apiUrl });
+    try {
+      const error = await adapter
+        .start({ dispatch: async () => {}, commands: [], complete: async () => [], log: (await import("pino")).pino({ level: "silent" }) })
+        .then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ParleyError);
+      expect((error as Error).message).toMatch(/Message Content intent.*developer portal/);
+    } finally {
+      await adapter.stop();
+      await fake.close();
+    }
+  });
+
   it("never logs the token, and disconnects on stop after answers in flight are done", async () => {
     bot = await startDiscordBot();
     const { fake, general, member } = bot;

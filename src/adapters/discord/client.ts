@@ -46,7 +46,8 @@ function loginError(error: unknown): ParleyError {
   if (code === "TokenInvalid" || (error as { status?: unknown }).status === 401) {
     return new ParleyError("internal", "Discord refused the bot token; check DISCORD_TOKEN.");
   }
-  if (code === "DisallowedIntents") {
+  // discord.js reports close code 4014 as this plain error.
+  if (code === "DisallowedIntents" || (error instanceof Error && /disallowed intents/i.test(error.message))) {
     return new ParleyError("internal", "Discord refused the gateway intents; enable the Message Content intent for the bot in the developer portal.");
   }
   const reason = error instanceof Error ? error.message.replace(/https?:\/\/\S+/g, "<url>") : String(error);

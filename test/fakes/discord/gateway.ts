@@ -19,6 +19,9 @@ export const Intent = {
   MessageContent: 1 << 15,
 } as const;
 
+/** Intents that need switching on in the developer portal: Guild Members, Guild Presences, Message Content. */
+const PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15);
+
 const Op = { Dispatch: 0, Heartbeat: 1, Identify: 2, Resume: 6, InvalidSession: 9, Hello: 10, HeartbeatAck: 11 } as const;
 
 /** What a dispatch needs from a session to be delivered. */
@@ -51,6 +54,8 @@ export class FakeGateway {
     private readonly world: DiscordWorld,
     private readonly heartbeatIntervalMs: number,
     private readonly resumeUrl: () => string,
+    /** The privileged intents "switched on in the portal". */
+    private readonly enabledPrivilegedIntents: number,
   ) {
     this.wss = new WebSocketServer({ server, path: "/gateway" });
     this.wss.on("connection", (socket) => this.open(socket));
@@ -146,6 +151,10 @@ export class FakeGateway {
     }
     if (typeof d.intents !== "number") {
       session.socket.close(4013, "Invalid intent(s).");
+      return;
+    }
+    if (d.intents & PRIVILEGED_INTENTS & ~this.enabledPrivilegedIntents) {
+      session.socket.close(4014, "Disallowed intent(s).");
       return;
     }
     this.identifies.push({ intents: d.intents, properties: d.properties, shard: d.shard });

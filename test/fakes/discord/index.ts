@@ -38,6 +38,8 @@ export interface FakeDiscordOptions {
   webhookBucket?: BucketLimit;
   /** HELLO's interval. @defaultValue 41250, as on Discord */
   heartbeatIntervalMs?: number;
+  /** Whether the Message Content intent is switched on in the developer portal; if not, IDENTIFY asking for it is closed with 4014. @defaultValue true */
+  messageContentIntent?: boolean;
 }
 
 /** Who sent a guild message: a user, a bot, or a webhook (which has no user). */
@@ -131,7 +133,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     gatewayUrl,
     onMessageCreate: (message) => dispatchMessage(message),
   });
-  gateway = new FakeGateway(rest.server, world, options.heartbeatIntervalMs ?? 41_250, gatewayUrl);
+  gateway = new FakeGateway(
+    rest.server,
+    world,
+    options.heartbeatIntervalMs ?? 41_250,
+    gatewayUrl,
+    options.messageContentIntent === false ? 0 : Intent.MessageContent,
+  );
   await new Promise<void>((resolve) => rest.server.listen(0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(rest.server.address() as AddressInfo).port}`;
   const gw = gateway;
