@@ -1,0 +1,26 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger, redactSecrets } from "../../src/log.js";
+
+describe("logs never carry a token or key", () => {
+  it("scrubs configured secrets and token-shaped strings wherever they appear in a line", async () => {
+    const sink = new PassThrough();
+    let written = "";
+    sink.on("data", (d: Buffer) => (written += d));
+    const log = createLogger("info", ["my-discord-token.abc.def"], sink);
+    log.error(
+      { err: new Error("GET https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe failed"), token: "x", apiKey: "y" },
+      "call failed with my-discord-token.abc.def and sk-proj-abcdefghijklmnopqrstuv",
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(written).toContain("call failed");
+    expect(written).not.toContain("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw");
+    expect(written).not.toContain("my-discord-token.abc.def");
+    expect(written).not.toContain("sk-proj-abcdefghijklmnopqrstuv");
+    expect(JSON.parse(written).token).toBe("[redacted]");
+  });
+
+  it("leaves ordinary text alone", () => {
+    expect(redactSecrets("user 42 said hello at 12:30", ["secret-value"])).toBe("user 42 said hello at 12:30");
+  });
+});
