@@ -4,7 +4,7 @@ import { Writable } from "node:stream";
 export type { Logger };
 
 /** Telegram bot tokens look like `123456:AA…`; they also appear inside API URLs. */
-const telegramToken = /\b\d{6,12}:[A-Za-z0-9_-]{30,}\b/g;
+const telegramToken = /(?<![0-9])\d{6,12}:[A-Za-z0-9_-]{30,}/g;
 /** Bearer keys such as `sk-…`, `gsk_…`, `sk-or-…`. */
 const apiKeyLike = /\b(sk|gsk|sk-or|xai)[-_][A-Za-z0-9_-]{16,}\b/g;
 
