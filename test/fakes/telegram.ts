@@ -160,7 +160,7 @@ const BOT_COMMAND = /^\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?/;
 
 export class FakeTelegram {
   readonly token: string;
-  readonly bot: FakeUser;
+  readonly bot: FakeUser & { username: string };
   readonly calls: RecordedCall[] = [];
   /** The commands registered with `setMyCommands` (default scope). */
   commands: Array<{ command: string; description: string }> = [];
@@ -216,6 +216,8 @@ export class FakeTelegram {
       has_main_web_app: false,
       has_topics_enabled: false,
       allows_users_to_create_topics: false,
+      can_manage_bots: false,
+      supports_join_request_queries: false,
     };
   }
 

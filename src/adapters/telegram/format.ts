@@ -74,6 +74,8 @@ export function visibleText(html: string): string {
 }
 
 function renderCodeBlock(language: string, lines: string[]): string {
+  // A fence just opened mid-stream shows nothing yet.
+  if (lines.join("").trim() === "") return "";
   const code = escapeHtml(lines.join("\n"));
   return LANGUAGE.test(language) ? `<pre><code class="language-${escapeHtml(language)}">${code}</code></pre>` : `<pre>${code}</pre>`;
 }

@@ -58,7 +58,7 @@ export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMe
     authorName: anonymousAdmin && chat.type !== "private" ? chat.title : displayName(from),
     anonymousAdmin,
     authorId: from.id,
-    text: cleanText(text, command, mentions),
+    text: cleanText(text, command, command !== undefined && !commandForOtherBot, mentions),
     addressed,
   };
 }
@@ -101,22 +101,26 @@ function isReplyToBot(message: Message, me: UserFromGetMe): boolean {
   return !(message.is_topic_message && original.message_id === message.message_thread_id);
 }
 
-/** Drops the bot's `@username` mentions and `@botname` from a leading command. */
-function cleanText(text: string, command: LeadingCommand | undefined, mentions: ReadonlyArray<{ offset: number; length: number }>): string {
+/** Drops the bot's `@username` mentions, and `@botname` from a leading command for this bot. */
+function cleanText(
+  text: string,
+  command: LeadingCommand | undefined,
+  commandIsOurs: boolean,
+  mentions: ReadonlyArray<{ offset: number; length: number }>,
+): string {
   let out = "";
   let at = 0;
   const cuts = [...mentions]
     .filter((m) => m.offset > 0 || command === undefined)
     .map((m) => ({ start: m.offset, end: m.offset + m.length, text: "" }));
-  if (command?.bot !== undefined) cuts.push({ start: 0, end: command.length, text: `/${command.name}` });
+  if (command?.bot !== undefined && commandIsOurs) cuts.push({ start: 0, end: command.length, text: `/${command.name}` });
   cuts.sort((a, b) => a.start - b.start);
   for (const cut of cuts) {
     if (cut.start < at) continue;
     out += text.slice(at, cut.start) + cut.text;
     at = cut.end;
-    // "@bot, what is…" → "what is…"
-    if (cut.text === "") at += /^[,:]?/.exec(text.slice(at))![0].length;
   }
   out += text.slice(at);
-  return out.replace(/[ \t]{2,}/g, " ").replace(/ +([,.!?;:])/g, "$1").trim();
+  // "@bot, what is…" → "what is…"; "hey @bot, what…" → "hey, what…"
+  return out.replace(/[ \t]{2,}/g, " ").replace(/ +([,.!?;:])/g, "$1").replace(/^\s*[,:]\s*/, "").trim();
 }

@@ -12,7 +12,7 @@ import type { Adapter, AdapterContext } from "../../core/adapter.js";
 import { ParleyError } from "../../core/errors.js";
 import type { Command, IncomingMessage } from "../../core/types.js";
 import { PacerPool } from "../shared/pacer.js";
-import { describeError } from "./errors.js";
+import { describeError, redact } from "./errors.js";
 import { normaliseMessage, type InboundMessage } from "./inbound.js";
 import { GroupModerators } from "./moderators.js";
 import { createTelegramReply } from "./outbound.js";
@@ -45,6 +45,8 @@ export interface TelegramAdapterOptions {
   privateEditIntervalMs?: number;
   /** Least time between edits (and messages) of answers in a group, per group, in milliseconds. @defaultValue 3_000 */
   groupEditIntervalMs?: number;
+  /** How long `start` keeps trying to reach Telegram (`getMe`) before failing, in milliseconds. @defaultValue 30_000 */
+  startTimeoutMs?: number;
 }
 
 /** The adapter, plus what tests need to reach a webhook on port 0. */
@@ -81,7 +83,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
       const result = await prev(method, payload, signal);
       if (!result.ok && !/message is not modified/.test(result.description)) {
         log?.[result.error_code === 429 ? "info" : "warn"](
-          { method, code: result.error_code, description: result.description, retryAfterSec: result.parameters?.retry_after },
+          { method, code: result.error_code, description: redact(result.description, opts.token), retryAfterSec: result.parameters?.retry_after },
           "Telegram refused a call",
         );
       }
@@ -93,7 +95,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   });
   // 429: wait exactly `retry_after`, then try again. Network errors are not retried here, so a
   // reply cannot hang; polling retries them by itself.
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 300, rethrowHttpErrors: true }));
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 300, rethrowHttpErrors: true }));
 
   function toIncoming(inbound: InboundMessage, raw: unknown): IncomingMessage {
     return {
@@ -150,7 +152,8 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
     async start(ctx) {
       log = ctx.log.child({ platform: "telegram" });
       try {
-        await bot.init();
+        // grammY retries getMe on network errors for ever; a start must end.
+        await bot.init(AbortSignal.timeout(opts.startTimeoutMs ?? 30_000) as Parameters<typeof bot.init>[0]);
       } catch (error) {
         throw new ParleyError("internal", "Telegram did not accept the bot token, or could not be reached.", {
           detail: `Telegram getMe failed: ${safe(error).message}`,

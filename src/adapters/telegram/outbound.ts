@@ -70,10 +70,16 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
     });
     repliedYet = true;
     typing.stop();
+    lastSent.set(message.message_id, `${html ? "html" : "plain"}:${text.trim()}`);
     return message.message_id;
   };
 
+  /** What each message last showed, as sent (Telegram trims it): the same again would change nothing. */
+  const lastSent = new Map<number, string>();
+
   const editPart = async (messageId: number, text: string, html: boolean): Promise<void> => {
+    const payload = `${html ? "html" : "plain"}:${text.trim()}`;
+    if (lastSent.get(messageId) === payload) return;
     try {
       await api.editMessageText(place.chatId, messageId, text, {
         ...(html ? { parse_mode: "HTML" as const } : {}),
@@ -82,6 +88,7 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
     } catch (error) {
       if (!isNotModified(error)) throw error;
     }
+    lastSent.set(messageId, payload);
   };
 
   /** Renders Markdown; falls back to the text itself when Telegram refuses the HTML. */

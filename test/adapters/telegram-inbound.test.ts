@@ -1,0 +1,269 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { command, sleep, startRig, type TelegramRig } from "./telegram-harness.js";
+
+let rig: TelegramRig | undefined;
+afterEach(async () => {
+  await rig?.stop();
+  rig = undefined;
+});
+
+const texts = (r: TelegramRig) => r.received.map((x) => ({ text: x.message.text, addressed: x.message.addressed }));
+
+describe("telegram inbound: private chats", () => {
+  it("hands every private message over as addressed, with keys, display name and the owner as moderator", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const ada = tg.user({ id: 501, first_name: "Ada", last_name: "Lovelace", username: "ada" });
+    tg.privateMessage(ada, "what is a closure?");
+    await rig.waitReceived(1);
+    const { message } = rig.received[0]!;
+    expect(message.platform).toBe("telegram");
+    expect(message.channel).toEqual({ key: "telegram:501", private: true, title: "Ada Lovelace" });
+    expect(message.author).toEqual({ key: "telegram:501", name: "Ada Lovelace" });
+    expect(message.text).toBe("what is a closure?");
+    expect(message.addressed).toBe(true);
+    expect(await message.isModerator()).toBe(true);
+    // The owner of a private chat is its moderator without asking Telegram.
+    expect(tg.callsOf("getChatAdministrators")).toHaveLength(0);
+  });
+
+  it("uses the username when there is no last name... and the first name alone when that is all", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    tg.privateMessage(tg.user({ first_name: "Grace" }), "hi");
+    tg.privateMessage(tg.user({ first_name: "", username: "turing" }), "hi");
+    await rig.waitReceived(2);
+    expect(rig.received.map((r) => r.message.author.name).sort()).toEqual(["Grace", "turing"]);
+  });
+
+  it("turns /cmd@botname into /cmd, and leaves a command for another bot unaddressed", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const u = tg.user();
+    const chat = tg.privateChat(u);
+    tg.command(chat, u, "remember", "the sky is blue", { atBot: true });
+    tg.say("/help@some_other_bot", { chatId: chat.id, from: u });
+    await rig.waitReceived(2);
+    expect(texts(rig)).toEqual([
+      { text: "/remember the sky is blue", addressed: true },
+      { text: "/help@some_other_bot", addressed: false },
+    ]);
+  });
+});
+
+describe("telegram inbound: groups", () => {
+  it("is addressed by commands, @mentions and replies to its own messages, and not by chatter", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const alice = tg.user({ first_name: "Alice" });
+    const group = tg.group({ title: "Rustaceans", supergroup: true, creator: alice });
+    rig.behaviour = async (m, reply) => {
+      if (m.text === "say something") await reply.send("something");
+    };
+    tg.groupMessage(group, alice, "anyone here tried the new release?");
+    tg.groupMessage(group, alice, "say something", { mention: true });
+    await tg.waitFor(() => tg.botMessages(group.id).length === 1);
+    const botMessage = tg.botMessages(group.id)[0]!;
+    tg.groupMessage(group, alice, "and another thing", { replyTo: botMessage.message_id });
+    const human = tg.messages(group.id).find((m) => m.text === "anyone here tried the new release?")!;
+    tg.groupMessage(group, alice, "replying to a human", { replyTo: human.message_id });
+    tg.command(group, alice, "chat", "hello", { atBot: true });
+    tg.command(group, alice, "chat", "plain command");
+    tg.say("/chat@another_bot hi", { chatId: group.id, from: alice });
+    tg.say(`hey @${tg.bot.username}, what's new?`, { chatId: group.id, from: alice });
+    tg.say(`@${tg.bot.username.toUpperCase()} shouting`, { chatId: group.id, from: alice });
+    tg.say("@someone_else look", { chatId: group.id, from: alice });
+    await rig.waitReceived(10);
+    expect(texts(rig)).toEqual([
+      { text: "anyone here tried the new release?", addressed: false },
+      { text: "say something", addressed: true },
+      { text: "and another thing", addressed: true },
+      { text: "replying to a human", addressed: false },
+      { text: "/chat hello", addressed: true },
+      { text: "/chat plain command", addressed: true },
+      { text: "/chat@another_bot hi", addressed: false },
+      { text: "hey, what's new?", addressed: true },
+      { text: "shouting", addressed: true },
+      { text: "@someone_else look", addressed: false },
+    ]);
+    const first = rig.received[1]!.message;
+    expect(first.channel).toEqual({ key: `telegram:${group.id}`, private: false, title: "Rustaceans" });
+    expect(first.author.name).toBe("Alice");
+  });
+
+  it("treats each forum topic as its own channel and answers inside the topic", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const bob = tg.user({ first_name: "Bob" });
+    const forum = tg.group({ forum: true, title: "Forum" });
+    rig.behaviour = async (m, reply) => reply.send(`in ${m.channel.key}`);
+    tg.groupMessage(forum, bob, "topic one", { mention: true, threadId: 11 });
+    tg.groupMessage(forum, bob, "topic two", { mention: true, threadId: 22 });
+    tg.groupMessage(forum, bob, "general", { mention: true });
+    await rig.waitReceived(3);
+    expect(rig.received.map((r) => r.message.channel.key)).toEqual([`telegram:${forum.id}:11`, `telegram:${forum.id}:22`, `telegram:${forum.id}`]);
+    await tg.waitFor(() => tg.botMessages(forum.id).length === 3, 8000);
+    expect(tg.botTexts(forum.id, 11)).toEqual([`in telegram:${forum.id}:11`]);
+    expect(tg.botTexts(forum.id, 22)).toEqual([`in telegram:${forum.id}:22`]);
+    const sends = tg.callsOf("sendMessage", forum.id).map((c) => c.params.message_thread_id);
+    expect(sends.sort()).toEqual([11, 22, undefined].sort());
+  });
+
+  it("does not take a topic's first message for a reply to the bot", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const bob = tg.user({ first_name: "Bob" });
+    const forum = tg.group({ forum: true });
+    // The bot created the topic: Telegram marks later topic messages as replies to its first message.
+    rig.behaviour = async (_m, reply) => reply.send("topic opened");
+    tg.groupMessage(forum, bob, "open", { mention: true, threadId: 1 });
+    await tg.waitFor(() => tg.botMessages(forum.id).length === 1);
+    const root = tg.botMessages(forum.id)[0]!;
+    tg.pushUpdate({
+      message: {
+        message_id: 900,
+        date: 0,
+        chat: forum,
+        from: bob,
+        text: "chatting in the topic",
+        message_thread_id: root.message_id,
+        is_topic_message: true,
+        reply_to_message: root,
+      },
+    });
+    await rig.waitReceived(2);
+    expect(rig.received[1]!.message.addressed).toBe(false);
+  });
+
+  it("ignores other bots, edited messages and channel posts", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const carol = tg.user({ first_name: "Carol" });
+    const group = tg.group();
+    const original = tg.groupMessage(group, carol, "first", { mention: true });
+    await rig.waitReceived(1);
+    tg.botMessage(group, `@${tg.bot.username} hello fellow bot`);
+    tg.editedMessage(group.id, original.message_id, `@${tg.bot.username} edited`);
+    tg.channelPost(`@${tg.bot.username} channel news`);
+    const last = tg.groupMessage(group, carol, "last", { mention: true });
+    await tg.waitDelivered(last);
+    await rig.waitReceived(2);
+    await sleep(100);
+    expect(rig.received.map((r) => r.message.text)).toEqual(["first", "last"]);
+  });
+
+  it("accepts a group's anonymous admin as a moderator", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const group = tg.group({ supergroup: true, title: "Ops" });
+    tg.pushUpdate({
+      message: {
+        message_id: 1,
+        date: 0,
+        chat: group,
+        from: { id: 1087968824, is_bot: true, first_name: "Group", username: "GroupAnonymousBot" },
+        sender_chat: group,
+        text: "/reset",
+        entities: [{ type: "bot_command", offset: 0, length: 6 }],
+      },
+    });
+    await rig.waitReceived(1);
+    const { message } = rig.received[0]!;
+    expect(message.addressed).toBe(true);
+    expect(message.author.name).toBe("Ops");
+    expect(await message.isModerator()).toBe(true);
+  });
+});
+
+describe("telegram moderators", () => {
+  it("reads admins and the creator from Telegram, caches them, and refreshes after adminCacheMs", async () => {
+    rig = await startRig({ adapter: { adminCacheMs: 300 } });
+    const { tg } = rig;
+    const creator = tg.user({ first_name: "Creator" });
+    const admin = tg.user({ first_name: "Admin" });
+    const member = tg.user({ first_name: "Member" });
+    const group = tg.group({ creator, admins: [admin] });
+    for (const u of [creator, admin, member]) tg.command(group, u, "reset");
+    await rig.waitReceived(3);
+    const [c, a, m] = rig.received.map((r) => r.message);
+    expect(await Promise.all([c!.isModerator(), a!.isModerator(), m!.isModerator()])).toEqual([true, true, false]);
+    expect(tg.callsOf("getChatAdministrators", group.id)).toHaveLength(1);
+
+    // Promote the member: the cached list still says no until the cache expires.
+    tg.setAdmins(group.id, [admin, member]);
+    expect(await m!.isModerator()).toBe(false);
+    await sleep(350);
+    expect(await m!.isModerator()).toBe(true);
+    expect(tg.callsOf("getChatAdministrators", group.id)).toHaveLength(2);
+  });
+
+  it("caches for five minutes by default", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const member = tg.user();
+    const group = tg.group({ admins: [] });
+    tg.command(group, member, "reset");
+    await rig.waitReceived(1);
+    const message = rig.received[0]!.message;
+    expect(await message.isModerator()).toBe(false);
+    tg.setAdmins(group.id, [member]);
+    expect(await message.isModerator()).toBe(false);
+    expect(tg.callsOf("getChatAdministrators", group.id)).toHaveLength(1);
+  });
+
+  it("turns a failed admin lookup into a ParleyError without the token", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const group = tg.group();
+    tg.command(group, tg.user(), "reset");
+    await rig.waitReceived(1);
+    tg.injectError(400, "Bad Request: CHAT_ADMIN_REQUIRED", "getChatAdministrators");
+    const error = await rig.received[0]!.message.isModerator().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ name: "ParleyError", code: "internal" });
+    expect(JSON.stringify(error)).not.toContain(tg.token);
+    expect(String((error as Error).cause)).not.toContain(tg.token);
+  });
+});
+
+describe("telegram start", () => {
+  it("registers the command menu with descriptions, leaving out names Telegram refuses", async () => {
+    rig = await startRig({ commands: [command("chat", "Talk to the model"), command("persona", "Switch persona"), command("Bad-Name", "nope")] });
+    expect(rig.tg.commands).toEqual([
+      { command: "chat", description: "Talk to the model" },
+      { command: "persona", description: "Switch persona" },
+    ]);
+  });
+
+  it("asks getMe when not given botInfo, and polls without a webhook", async () => {
+    rig = await startRig({ askGetMe: true });
+    expect(rig.tg.callsOf("getMe")).toHaveLength(1);
+    expect(rig.tg.callsOf("deleteWebhook")).toHaveLength(1);
+    await rig.tg.waitDelivered(rig.tg.privateMessage(rig.tg.user(), "hi"));
+    expect(rig.tg.callsOf("getUpdates")[0]!.params).toMatchObject({ timeout: 30, allowed_updates: ["message"] });
+  });
+
+  it("handles one chat's messages in order while other chats go ahead", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const slow = tg.user({ first_name: "Slow" });
+    const fast = tg.user({ first_name: "Fast" });
+    const log: string[] = [];
+    rig.behaviour = async (m) => {
+      log.push(`start ${m.text}`);
+      if (m.text === "slow 1") await sleep(400);
+      log.push(`end ${m.text}`);
+    };
+    tg.privateMessage(slow, "slow 1");
+    await rig.waitReceived(1);
+    tg.privateMessage(slow, "slow 2");
+    tg.privateMessage(fast, "fast 1");
+    await rig.waitReceived(3, 3000);
+    await tg.waitFor(() => log.length === 6);
+    // "fast 1" ran while "slow 1" was still busy; "slow 2" waited for "slow 1".
+    expect(log.indexOf("end fast 1")).toBeLessThan(log.indexOf("end slow 1"));
+    expect(log.indexOf("start slow 2")).toBeGreaterThan(log.indexOf("end slow 1"));
+  });
+});

@@ -1,0 +1,301 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { FakeTelegram, RecordedCall } from "../fakes/telegram.js";
+import { deltas, sleep, startRig, type TelegramRig } from "./telegram-harness.js";
+
+let rig: TelegramRig | undefined;
+afterEach(async () => {
+  await rig?.stop();
+  rig = undefined;
+});
+
+/** sendMessage and editMessageText calls into one chat that Telegram accepted, in order. */
+function writes(tg: FakeTelegram, chatId: number): RecordedCall[] {
+  return tg.calls.filter((c) => (c.method === "sendMessage" || c.method === "editMessageText") && Number(c.params.chat_id) === chatId && c.status === 200);
+}
+
+function gaps(calls: RecordedCall[]): number[] {
+  return calls.slice(1).map((c, i) => c.atMs - calls[i]!.atMs);
+}
+
+/** Deltas with the time the first one was yielded. */
+function timedDeltas(parts: string[], gapMs: number) {
+  const seen: { firstAtMs?: number } = {};
+  async function* gen() {
+    for (const part of parts) {
+      await sleep(gapMs);
+      seen.firstAtMs ??= Date.now();
+      yield part;
+    }
+  }
+  return { deltas: gen(), seen };
+}
+
+describe("telegram streaming", () => {
+  it("shows the first tokens within a second, then edits at most once a second in private and every 3 s in a group, per chat", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const dm = tg.user({ first_name: "Dee" });
+    const groupUser = tg.user({ first_name: "Gus" });
+    const group = tg.group({ supergroup: true });
+    const words = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i} `);
+    const streams = new Map<number, ReturnType<typeof timedDeltas>>();
+    const results: string[] = [];
+    rig.behaviour = async (m, reply) => {
+      const isPrivate = m.channel.private;
+      const stream = timedDeltas(isPrivate ? words(36, "p") : words(70, "g"), 100); // ~3.6 s and ~7 s
+      streams.set(isPrivate ? dm.id : group.id, stream);
+      results.push(await reply.stream(stream.deltas));
+    };
+    tg.privateMessage(dm, "talk to me");
+    tg.groupMessage(group, groupUser, "talk to us", { mention: true });
+    await tg.waitFor(() => results.length === 2, 15_000, "both answers");
+
+    for (const [chatId, minGapMs, words_] of [
+      [dm.id, 1000, words(36, "p")],
+      [group.id, 3000, words(70, "g")],
+    ] as const) {
+      const calls = writes(tg, chatId);
+      expect(calls[0]!.method).toBe("sendMessage");
+      expect(calls[0]!.atMs - streams.get(chatId)!.seen.firstAtMs!).toBeLessThan(1000);
+      // The pacer spaces calls as they leave; allow a little for them to arrive.
+      for (const gap of gaps(calls)) expect(gap).toBeGreaterThanOrEqual(minGapMs - 60);
+      expect(calls.length).toBeGreaterThanOrEqual(3);
+      expect(calls.length).toBeLessThanOrEqual(6);
+      expect(tg.botTexts(chatId)).toEqual([words_.join("").trim()]);
+    }
+    expect(tg.calls.filter((c) => c.status === 429)).toEqual([]);
+  }, 20_000);
+
+  it("skips edits that would change nothing", async () => {
+    rig = await startRig({ fake: { flood: false }, adapter: { privateEditIntervalMs: 50 } });
+    const { tg } = rig;
+    const u = tg.user();
+    let done = false;
+    rig.behaviour = async (_m, reply) => {
+      // Whitespace, then a code fence that has no code yet: nothing new to see.
+      await reply.stream(deltas(["Hello", " ", "\n", "\n", "world", "\n\n", "\n```", "py\n"], 80));
+      done = true;
+    };
+    tg.privateMessage(u, "hi");
+    await tg.waitFor(() => done, 5000);
+    const edits = tg.callsOf("editMessageText", u.id);
+    expect(edits.every((c) => c.status === 200)).toBe(true);
+    expect(writes(tg, u.id).map((c) => String(c.params.text).trim())).toEqual(["Hello", "Hello \n\nworld"]);
+    expect(tg.botTexts(u.id)).toEqual(["Hello \n\nworld"]);
+  });
+
+  it("gives 20 chats streaming at once their whole answers without a single 429", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const users = Array.from({ length: 20 }, (_, i) => tg.user({ first_name: `U${i}` }));
+    const expected = (name: string) => Array.from({ length: 30 }, (_, i) => `${name}-${i}`).join(" ");
+    let done = 0;
+    rig.behaviour = async (m, reply) => {
+      const parts = expected(m.author.name).split(" ").map((w, i) => (i === 0 ? w : ` ${w}`));
+      await reply.stream(deltas(parts, 100));
+      done++;
+    };
+    for (const u of users) tg.privateMessage(u, "go");
+    await tg.waitFor(() => done === 20, 20_000, "20 answers");
+    expect(tg.calls.filter((c) => c.status === 429)).toEqual([]);
+    for (const u of users) expect(tg.botTexts(u.id)).toEqual([expected(u.first_name)]);
+    // Each chat was still edited as it grew, not just sent once at the end.
+    for (const u of users) expect(tg.callsOf("editMessageText", u.id).length).toBeGreaterThanOrEqual(2);
+  }, 30_000);
+
+  it("waits exactly retry_after when Telegram answers 429, and still delivers the final text", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const u = tg.user();
+    let finished = false;
+    rig.behaviour = async (_m, reply) => {
+      tg.inject429(2, "editMessageText");
+      await reply.stream(deltas(["The answer ", "is ", "forty-two."], 300));
+      finished = true;
+    };
+    tg.privateMessage(u, "question");
+    await tg.waitFor(() => finished, 10_000, "the answer");
+    const edits = tg.callsOf("editMessageText", u.id);
+    const limited = edits.findIndex((c) => c.status === 429);
+    expect(limited).toBeGreaterThanOrEqual(0);
+    expect(edits[limited]!.response.parameters).toEqual({ retry_after: 2 });
+    const retried = edits[limited + 1]!;
+    expect(retried.atMs - edits[limited]!.atMs).toBeGreaterThanOrEqual(2000);
+    expect(retried.atMs - edits[limited]!.atMs).toBeLessThan(3500);
+    expect(tg.botTexts(u.id)).toEqual(["The answer is forty-two."]);
+  }, 15_000);
+
+  it("survives editing faster than Telegram allows: 429s are waited out and the final text arrives", async () => {
+    rig = await startRig({ adapter: { privateEditIntervalMs: 50 } });
+    const { tg } = rig;
+    const u = tg.user();
+    let text = "";
+    rig.behaviour = async (_m, reply) => {
+      text = await reply.stream(deltas(Array.from({ length: 40 }, (_, i) => `w${i} `), 25));
+    };
+    tg.privateMessage(u, "go");
+    await tg.waitFor(() => text !== "", 20_000, "the answer");
+    expect(tg.calls.some((c) => c.status === 429)).toBe(true);
+    expect(tg.botTexts(u.id)).toEqual([text.trim()]);
+  }, 25_000);
+});
+
+describe("telegram formatting", () => {
+  const nasty = [
+    "# Title with *stars*",
+    "**bold** and *italic* and `code` and [a \"quoted\" link](https://example.com/?a=1&b=\"2\")",
+    "unbalanced **bold and *italic and _under and `tick",
+    "<script>alert('x')</script> & a < b && c > d",
+    "**bold *nested* bold** ~~gone~~ snake_case_name 2*3*4",
+    "- item one\n- item two\n1. first",
+    "```js\nif (a < b && c > d) { return \"<b>\"; }\n```",
+    "[bad](javascript:alert(1)) &amp; &#x1F600; &nbsp;",
+  ].join("\n\n");
+
+  it("sends the model's Markdown as Telegram HTML that always parses", async () => {
+    rig = await startRig({ fake: { flood: false }, adapter: { privateEditIntervalMs: 30 } });
+    const { tg } = rig;
+    const u = tg.user();
+    let done = false;
+    rig.behaviour = async (_m, reply) => {
+      await reply.stream(deltas(nasty.match(/[\s\S]{1,7}/g)!, 5));
+      done = true;
+    };
+    tg.privateMessage(u, "format please");
+    await tg.waitFor(() => done, 10_000);
+    // Every call, including the edits of half-written Markdown, was accepted.
+    expect(writes(tg, u.id).length).toBe(tg.calls.filter((c) => c.method === "sendMessage" || c.method === "editMessageText").length);
+    const [message] = tg.botMessages(u.id);
+    const text = message!.text!;
+    expect(text).toContain("Title with stars");
+    expect(text).toContain("<script>alert('x')</script> & a < b && c > d");
+    expect(text).toContain('if (a < b && c > d) { return "<b>"; }');
+    expect(text).toContain("unbalanced **bold and *italic and _under and `tick");
+    expect(text).toContain("[bad](javascript:alert(1)) &amp; &#x1F600; &nbsp;");
+    const types = (message!.entities ?? []).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(["bold", "italic", "code", "text_link", "strikethrough", "pre"]));
+    const link = message!.entities!.find((e) => e.type === "text_link")!;
+    expect(link.url).toBe('https://example.com/?a=1&b="2"');
+    expect(message!.entities!.find((e) => e.type === "pre")!.language).toBe("js");
+  });
+
+  it("sends the same text plain when Telegram refuses the entities", async () => {
+    rig = await startRig({ fake: { flood: false }, adapter: { privateEditIntervalMs: 30 } });
+    const { tg } = rig;
+    const u = tg.user();
+    let done = false;
+    rig.behaviour = async (_m, reply) => {
+      tg.injectError(400, "Bad Request: can't parse entities: Unsupported start tag \"b\" at byte offset 0", "sendMessage");
+      tg.injectError(400, "Bad Request: can't parse entities: Unsupported start tag \"b\" at byte offset 0", "editMessageText");
+      await reply.stream(deltas(["**Plain** ", "fallback"], 100));
+      done = true;
+    };
+    tg.privateMessage(u, "go");
+    await tg.waitFor(() => done, 5000);
+    expect(tg.botTexts(u.id)).toEqual(["**Plain** fallback"]);
+    const accepted = writes(tg, u.id);
+    expect(accepted.every((c) => c.params.parse_mode === undefined)).toBe(true);
+    expect(rig.logs()).toContain("sent as plain text");
+  });
+
+  it("delivers a 10,000-character answer in parts of at most 4,096, code blocks closed and reopened", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const alice = tg.user({ first_name: "Alice" });
+    const group = tg.group({ supergroup: true });
+    const codeLines = Array.from({ length: 160 }, (_, i) => `    total += values[${i}] * ${i}  # step ${i}`);
+    const prose = (n: number) => Array.from({ length: n }, (_, i) => `Paragraph ${i}: **the** details of step ${i}, explained at some length so that it reads like a real answer.`).join("\n\n");
+    const answer = `${prose(24)}\n\n\`\`\`python\ndef total(values):\n    total = 0\n${codeLines.join("\n")}\n    return total\n\`\`\`\n\n${prose(12)}`;
+    expect(answer.length).toBeGreaterThan(10_000);
+    let result = "";
+    rig.behaviour = async (_m, reply) => {
+      result = await reply.stream(deltas(answer.match(/[\s\S]{1,400}/g)!, 10));
+    };
+    const asked = tg.groupMessage(group, alice, "explain", { mention: true });
+    await tg.waitFor(() => result !== "", 40_000, "the long answer");
+    expect(result).toBe(answer);
+    const messages = tg.botMessages(group.id);
+    expect(messages.length).toBeGreaterThanOrEqual(3);
+    for (const m of messages) expect(m.text!.length).toBeLessThanOrEqual(4096);
+    // Only the first part is a reply to the question.
+    expect(messages[0]!.reply_to_message?.message_id).toBe(asked.message_id);
+    expect(messages.slice(1).every((m) => m.reply_to_message === undefined)).toBe(true);
+    // The code block spans parts: each part with code shows it as a python block.
+    const withCode = messages.filter((m) => m.text!.includes("total += values["));
+    expect(withCode.length).toBeGreaterThanOrEqual(2);
+    for (const m of withCode) expect(m.entities!.some((e) => e.type === "pre" && e.language === "python")).toBe(true);
+    // Nothing lost, in order.
+    const shown = messages.map((m) => m.text).join("\n");
+    let at = 0;
+    for (const line of codeLines) {
+      const found = shown.indexOf(line.trim(), at);
+      expect(found).toBeGreaterThan(at - 1);
+      at = found;
+    }
+    expect(shown).toContain("Paragraph 11: the details of step 11");
+    expect(tg.calls.filter((c) => c.status !== 200 && c.method !== "getUpdates")).toEqual([]);
+  }, 45_000);
+
+  it("splits a long plain send() as well", async () => {
+    rig = await startRig({ fake: { flood: false }, adapter: { privateEditIntervalMs: 10 } });
+    const { tg } = rig;
+    const u = tg.user();
+    const text = Array.from({ length: 300 }, (_, i) => `Line ${i} of a long list with a < b & c.`).join("\n");
+    rig.behaviour = async (_m, reply) => reply.send(text);
+    tg.privateMessage(u, "list");
+    await tg.waitFor(() => tg.botTexts(u.id).join("\n") === text, 5000, "the whole list");
+    expect(tg.botTexts(u.id).length).toBe(Math.ceil(text.length / 4096));
+    expect(tg.callsOf("sendMessage", u.id).every((c) => c.params.parse_mode === undefined)).toBe(true);
+  });
+});
+
+describe("telegram typing and replies", () => {
+  it("shows typing every ~4 s while the model thinks, and stops at the first message", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const u = tg.user();
+    let done = false;
+    rig.behaviour = async (_m, reply) => {
+      reply.typing();
+      reply.typing(); // a second call does not double the actions
+      await sleep(4500);
+      await reply.stream(deltas(["thought ", "about it"], 50));
+      await sleep(4500);
+      done = true;
+    };
+    tg.privateMessage(u, "think hard");
+    await tg.waitFor(() => done, 15_000);
+    const actions = tg.callsOf("sendChatAction", u.id);
+    const firstSend = tg.callsOf("sendMessage", u.id)[0]!;
+    expect(actions.map((a) => a.params.action)).toEqual(["typing", "typing"]);
+    expect(actions[1]!.atMs - actions[0]!.atMs).toBeGreaterThanOrEqual(3900);
+    expect(actions.every((a) => a.atMs < firstSend.atMs)).toBe(true);
+  }, 20_000);
+
+  it("stops typing when the core is done with the message, even without an answer", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const u = tg.user();
+    rig.behaviour = async (_m, reply) => {
+      reply.typing();
+      await sleep(100);
+    };
+    tg.privateMessage(u, "nothing to say");
+    await rig.waitReceived(1);
+    await sleep(4500);
+    expect(tg.callsOf("sendChatAction", u.id)).toHaveLength(1);
+  }, 10_000);
+
+  it("answers a group command as a reply to it, in the same chat", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const alice = tg.user();
+    const group = tg.group();
+    rig.behaviour = async (m, reply) => reply.send(`ok: ${m.text}`);
+    const asked = tg.command(group, alice, "chat", "hello there", { atBot: true });
+    await tg.waitFor(() => tg.botMessages(group.id).length === 1);
+    const [answer] = tg.botMessages(group.id);
+    expect(answer!.text).toBe("ok: /chat hello there");
+    expect(answer!.reply_to_message?.message_id).toBe(asked.message_id);
+  });
+});
