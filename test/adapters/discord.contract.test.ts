@@ -16,7 +16,8 @@ runAdapterContract("discord", async () => {
     return base.id;
   };
   return {
-    adapter: createDiscordAdapter({ token: fake.token, apiUrl: fake.apiUrl }),
+    // A trailing slash, as people often write DISCORD_API_URL, must not matter.
+    adapter: createDiscordAdapter({ token: fake.token, apiUrl: `${fake.apiUrl}/` }),
     maxLength: 2000,
     supportsGroups: true,
     groupChatIds: [general, random],

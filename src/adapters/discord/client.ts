@@ -19,7 +19,8 @@ export function createDiscordClient(apiUrl: string | undefined): Client {
     allowedMentions: { parse: [], repliedUser: false },
     // Answering a message that was deleted meanwhile should still answer.
     failIfNotExists: false,
-    ...(apiUrl ? { rest: { api: apiUrl } } : {}),
+    // discord.js appends `/v10`; a trailing slash would double it.
+    ...(apiUrl ? { rest: { api: apiUrl.replace(/\/+$/, "") } } : {}),
   });
 }
 
