@@ -14,6 +14,7 @@ export type ErrorCode =
   | "provider_bad_response" // a body that is not what the protocol says
   | "stream_cut" // the answer stopped before its end
   | "store_unavailable" // Redis (or another store) did not answer
+  | "platform_error" // Discord or Telegram refused or failed a call
   | "rate_limited" // the user is over a rate limit
   | "budget_exceeded" // the user's daily token budget is spent
   | "not_allowed" // moderator-only command

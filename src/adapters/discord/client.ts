@@ -29,7 +29,7 @@ export async function connect(client: Client, token: string, timeoutMs: number):
   let timer: NodeJS.Timeout | undefined;
   const ready = new Promise<void>((resolve, reject) => {
     client.once(Events.ClientReady, () => resolve());
-    timer = setTimeout(() => reject(new ParleyError("internal", "Discord did not become ready in time.")), timeoutMs);
+    timer = setTimeout(() => reject(new ParleyError("platform_error", "Discord did not become ready in time.")), timeoutMs);
   });
   try {
     await client.login(token);
@@ -45,12 +45,12 @@ function loginError(error: unknown): ParleyError {
   if (error instanceof ParleyError) return error;
   const code = (error as { code?: unknown }).code;
   if (code === "TokenInvalid" || (error as { status?: unknown }).status === 401) {
-    return new ParleyError("internal", "Discord refused the bot token; check DISCORD_TOKEN.");
+    return new ParleyError("platform_error", "Discord refused the bot token; check DISCORD_TOKEN.");
   }
   // discord.js reports close code 4014 as this plain error.
   if (code === "DisallowedIntents" || (error instanceof Error && /disallowed intents/i.test(error.message))) {
-    return new ParleyError("internal", "Discord refused the gateway intents; enable the Message Content intent for the bot in the developer portal.");
+    return new ParleyError("platform_error", "Discord refused the gateway intents; enable the Message Content intent for the bot in the developer portal.");
   }
   const reason = error instanceof Error ? error.message.replace(/https?:\/\/\S+/g, "<url>") : String(error);
-  return new ParleyError("internal", "Could not connect to Discord.", { retryable: true, detail: `Could not connect to Discord: ${reason}` });
+  return new ParleyError("platform_error", "Could not connect to Discord.", { retryable: true, detail: `Could not connect to Discord: ${reason}` });
 }

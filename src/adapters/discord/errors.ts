@@ -11,20 +11,20 @@ import { ParleyError } from "../../core/errors.js";
 export function fromDiscordError(error: unknown, action: string): ParleyError {
   if (error instanceof ParleyError) return error;
   if (error instanceof DiscordAPIError) {
-    return new ParleyError("internal", "Discord did not accept my answer.", {
+    return new ParleyError("platform_error", "Discord did not accept my answer.", {
       retryable: error.status >= 500,
       detail: `Discord refused to ${action}: error ${String(error.code)} (HTTP ${error.status}, ${error.method.toUpperCase()}): ${error.message}`,
     });
   }
   if (error instanceof HTTPError) {
-    return new ParleyError("internal", "Discord is not answering right now.", {
+    return new ParleyError("platform_error", "Discord is not answering right now.", {
       retryable: true,
       detail: `Discord failed to ${action}: HTTP ${error.status} ${error.method.toUpperCase()}`,
     });
   }
   const name = error instanceof Error ? error.name : typeof error;
   const message = error instanceof Error ? error.message : String(error);
-  return new ParleyError("internal", "I could not reach Discord.", {
+  return new ParleyError("platform_error", "I could not reach Discord.", {
     retryable: true,
     detail: `Could not ${action} on Discord: ${name}: ${stripUrls(message)}`,
   });

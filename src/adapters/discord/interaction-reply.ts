@@ -29,7 +29,7 @@ export function createInteractionReply(
 
   async function post(text: string): Promise<Handle> {
     if (!(await deferred)) {
-      throw new ParleyError("internal", "Discord gave up waiting for this command; please try again.", {
+      throw new ParleyError("platform_error", "Discord gave up waiting for this command; please try again.", {
         detail: "the interaction was not acknowledged in time, so it cannot be answered",
       });
     }
