@@ -66,6 +66,21 @@ describe("telegram streaming", () => {
     expect(tg.calls.filter((c) => c.status === 429)).toEqual([]);
   }, 20_000);
 
+  it("sends a fast short answer whole, in one message and no edit", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const group = tg.group();
+    let done = false;
+    rig.behaviour = async (_m, reply) => {
+      await reply.stream(deltas(["A ", "quick ", "answer."], 20));
+      done = true;
+    };
+    tg.groupMessage(group, tg.user(), "quick?", { mention: true });
+    await tg.waitFor(() => done, 5000);
+    expect(writes(tg, group.id).map((c) => c.method)).toEqual(["sendMessage"]);
+    expect(tg.botTexts(group.id)).toEqual(["A quick answer."]);
+  });
+
   it("skips edits that would change nothing", async () => {
     rig = await startRig({ fake: { flood: false }, adapter: { privateEditIntervalMs: 50 } });
     const { tg } = rig;
@@ -73,11 +88,12 @@ describe("telegram streaming", () => {
     let done = false;
     rig.behaviour = async (_m, reply) => {
       // Whitespace, then a code fence that has no code yet: nothing new to see.
-      await reply.stream(deltas(["Hello", " ", "\n", "\n", "world", "\n\n", "\n```", "py\n"], 80));
+      // (Deltas come slower than the 400 ms hold before the first message.)
+      await reply.stream(deltas(["Hello", " ", "\n", "\n", "world", "\n\n", "\n```", "py\n"], 450));
       done = true;
     };
     tg.privateMessage(u, "hi");
-    await tg.waitFor(() => done, 5000);
+    await tg.waitFor(() => done, 8000);
     const edits = tg.callsOf("editMessageText", u.id);
     expect(edits.every((c) => c.status === 200)).toBe(true);
     expect(writes(tg, u.id).map((c) => String(c.params.text).trim())).toEqual(["Hello", "Hello \n\nworld"]);

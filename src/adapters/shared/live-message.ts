@@ -22,6 +22,13 @@ export interface LiveMessageTarget<H> {
    * of `minEditIntervalMs` for this reply alone.
    */
   pacer?: Pacer;
+  /**
+   * After the first visible text arrives, wait this long (milliseconds) for
+   * more before the first message, so a short fast answer goes out whole in
+   * one call instead of a fragment plus an edit. Keep it well under a
+   * second. @defaultValue 0
+   */
+  firstMessageDelayMs?: number;
   /** Sends a new message with this part's text; returns what `edit` needs. */
   send(text: string): Promise<H>;
   /** Replaces the text of a message this reply sent. */
@@ -87,8 +94,27 @@ export async function streamLiveMessage<H>(deltas: AsyncIterable<string>, target
     }
   };
 
+  /** Waits up to `firstMessageDelayMs` (or the end of the stream) before the first message. */
+  const holdFirstMessage = async () => {
+    const until = Date.now() + (target.firstMessageDelayMs ?? 0);
+    while (!ended && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, until - Date.now());
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  };
+
   try {
+    let held = false;
     for (;;) {
+      if (!held && shown.length === 0 && firstStale() >= 0) {
+        held = true;
+        await holdFirstMessage();
+      }
       await catchUp();
       if (ended) break;
       // Checked and armed in one synchronous step, so no delta slips between.

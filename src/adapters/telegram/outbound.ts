@@ -14,6 +14,12 @@ import { markdownToTelegramHtml, visibleText } from "./format.js";
 /** Telegram's limit on a message's text, in UTF-16 code units after entity parsing. */
 export const TELEGRAM_MAX_LENGTH = 4096;
 
+/**
+ * A fast short answer goes out whole in one message rather than as a
+ * fragment and an edit seconds later (groups edit only every 3 s).
+ */
+const FIRST_MESSAGE_DELAY_MS = 400;
+
 /** Telegram shows "typing…" for about 5 s; re-send a little before it fades. */
 const TYPING_EVERY_MS = 4_000;
 
@@ -110,6 +116,7 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
     maxLength: TELEGRAM_MAX_LENGTH,
     minEditIntervalMs: deps.minEditIntervalMs,
     pacer: deps.pacer,
+    firstMessageDelayMs: html ? FIRST_MESSAGE_DELAY_MS : 0,
     send: (text) => (html ? formatted(text, (t, h) => sendPart(t, h)) : sendPart(text, false)),
     edit: (id, text) => (html ? formatted(text, (t, h) => editPart(id, t, h)) : editPart(id, text, false)),
   });

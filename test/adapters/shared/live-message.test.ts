@@ -77,6 +77,32 @@ describe("streamLiveMessage", () => {
     expect(calls.filter((c) => c.kind === "send").length).toBe(parts.length);
   });
 
+  it("holds the first message briefly so a fast short answer goes out in one call", async () => {
+    const { target, calls } = recorder({ intervalMs: 1000 });
+    const full = await streamLiveMessage(timed(["Short ", "and ", "fast."], 20), { ...target, firstMessageDelayMs: 200 });
+    expect(calls.map((c) => [c.kind, c.text])).toEqual([["send", full]]);
+  });
+
+  it("sends the first message after firstMessageDelayMs even while the answer goes on", async () => {
+    const { target, calls } = recorder({ intervalMs: 1000, maxLength: 1000 });
+    const started = Date.now();
+    let firstAt = 0;
+    async function* slow() {
+      await new Promise((r) => setTimeout(r, 50));
+      firstAt = Date.now() - started;
+      yield "begin ";
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        yield `w${i} `;
+      }
+    }
+    await streamLiveMessage(slow(), { ...target, firstMessageDelayMs: 150 });
+    expect(calls[0]!.kind).toBe("send");
+    expect(calls[0]!.atMs - firstAt).toBeGreaterThanOrEqual(140);
+    expect(calls[0]!.atMs - firstAt).toBeLessThan(300);
+    expect(calls[0]!.text.startsWith("begin w0")).toBe(true);
+  });
+
   it("sends nothing for a blank answer", async () => {
     const { target, calls } = recorder();
     expect(await streamLiveMessage(timed([" ", "\n"], 1), target)).toBe(" \n");

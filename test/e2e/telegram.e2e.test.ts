@@ -1,0 +1,131 @@
+/**
+ * The whole bot (real dispatcher, commands, stores, LLM router) with the
+ * real grammY adapter against the fake Telegram Bot API and the fake Ollama.
+ */
+import pino from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createTelegramAdapter } from "../../src/adapters/telegram/index.js";
+import { startApp, type App } from "../../src/app.js";
+import { loadConfig } from "../../src/config/load.js";
+import { startFakeOllama, type FakeOllama } from "../fakes/ollama.js";
+import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.js";
+import { botEnv, startBot, type BotProcess } from "../support/bot-process.js";
+
+let ollama: FakeOllama;
+let tg: FakeTelegram | undefined;
+let app: App | undefined;
+let bot: BotProcess | undefined;
+
+beforeAll(async () => {
+  ollama = await startFakeOllama({ models: ["llama3.2:latest"] });
+});
+afterAll(async () => {
+  await ollama.close();
+});
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+  bot?.kill();
+  bot = undefined;
+  await tg?.close();
+  tg = undefined;
+  ollama.setResponder(null);
+  ollama.requests.length = 0;
+});
+
+async function startWholeBot(env: Record<string, string> = {}): Promise<FakeTelegram> {
+  tg = await startFakeTelegram();
+  const config = loadConfig(botEnv({ OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "3000", ...env }));
+  const adapter = createTelegramAdapter({ token: tg.token, apiRoot: tg.apiRoot, botInfo: tg.botInfo });
+  app = await startApp({ config, log: pino({ level: "silent" }), adapters: [adapter] });
+  return tg;
+}
+
+const lastChatCall = () => ollama.requests.filter((r) => r.path === "/api/chat").at(-1)?.body as { messages: { role: string; content: string }[] } | undefined;
+
+describe("Telegram end to end", () => {
+  it("answers a private chat with the model's reply, and registers the command menu", async () => {
+    const tg = await startWholeBot();
+    const ada = tg.user({ first_name: "Ada" });
+    tg.privateMessage(ada, "hello bot");
+    await tg.waitFor(() => tg.botTexts(ada.id).includes("Echo: hello bot"), 8000, "the model's answer");
+    expect(tg.commands.map((c) => c.command)).toEqual(expect.arrayContaining(["chat", "reset", "persona", "remember", "help"]));
+    for (const c of tg.commands) expect(c.description.length).toBeGreaterThan(0);
+  });
+
+  it("streams a slow answer by edits and formats its Markdown", async () => {
+    const tg = await startWholeBot();
+    ollama.setResponder(() => ({ chunks: ["Here is **bold** ", "and `code`", " and more ", "words."], chunkDelayMs: 600 }));
+    const u = tg.user();
+    tg.privateMessage(u, "explain");
+    await tg.waitFor(() => tg.botTexts(u.id)[0] === "Here is bold and code and more words.", 10_000, "the final text");
+    expect(tg.callsOf("editMessageText", u.id).length).toBeGreaterThanOrEqual(1);
+    const [message] = tg.botMessages(u.id);
+    expect(message!.entities!.map((e) => e.type)).toEqual(["bold", "code"]);
+    expect(tg.callsOf("sendChatAction", u.id).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("answers /chat@botname in a group as a reply, and tells the model who said what", async () => {
+    const tg = await startWholeBot();
+    const alice = tg.user({ first_name: "Alice", last_name: "Liddell" });
+    const bob = tg.user({ first_name: "Bob" });
+    const group = tg.group({ supergroup: true, title: "Tea party" });
+    const asked = tg.command(group, alice, "chat", "is it tea time?", { atBot: true });
+    // In a group the answer grows by an edit every 3 s.
+    await tg.waitFor(() => tg.botTexts(group.id)[0] === "Echo: Alice Liddell: is it tea time?", 8000, "the answer");
+    const [answer] = tg.botMessages(group.id);
+    expect(answer!.reply_to_message?.message_id).toBe(asked.message_id);
+
+    tg.groupMessage(group, bob, "and for me?", { mention: true });
+    await tg.waitFor(() => tg.botTexts(group.id)[1] === "Echo: Bob: and for me?", 8000, "the second answer");
+    const prompt = lastChatCall()!.messages.map((m) => m.content).join("\n");
+    expect(prompt).toContain("Alice Liddell: is it tea time?");
+    expect(prompt).toContain("Bob: and for me?");
+    // Chatter not addressed to the bot gets no answer.
+    tg.groupMessage(group, bob, "nice weather");
+    const marker = tg.groupMessage(group, bob, "ping", { mention: true });
+    await tg.waitFor(() => tg.botMessages(group.id).length === 3, 8000);
+    expect(tg.botMessages(group.id)[2]!.reply_to_message?.message_id).toBe(marker.message_id);
+  });
+
+  it("refuses a non-admin's /reset in a group and lets an admin reset", async () => {
+    const tg = await startWholeBot();
+    const admin = tg.user({ first_name: "Admin" });
+    const member = tg.user({ first_name: "Member" });
+    const group = tg.group({ creator: admin });
+    tg.command(group, member, "reset", "", { atBot: true });
+    await tg.waitFor(() => tg.botMessages(group.id).length === 1, 8000);
+    expect(tg.botTexts(group.id)[0]).toMatch(/^Only group admins can use \/reset/);
+    tg.command(group, admin, "reset");
+    await tg.waitFor(() => tg.botMessages(group.id).length === 2, 8000);
+    expect(tg.botTexts(group.id)[1]).toMatch(/^Conversation cleared/);
+    expect(tg.callsOf("getChatAdministrators", group.id)).toHaveLength(1);
+  });
+
+  it("keeps two groups' conversations apart", async () => {
+    const tg = await startWholeBot();
+    const u = tg.user({ first_name: "Uma" });
+    const a = tg.group({ title: "A" });
+    const b = tg.group({ title: "B" });
+    tg.groupMessage(a, u, "secret of group A", { mention: true });
+    await tg.waitFor(() => tg.botMessages(a.id).length === 1, 8000);
+    tg.groupMessage(b, u, "hello from B", { mention: true });
+    await tg.waitFor(() => tg.botMessages(b.id).length === 1, 8000);
+    expect(lastChatCall()!.messages.map((m) => m.content).join("\n")).not.toContain("secret of group A");
+  });
+});
+
+describe("Telegram end to end, as `npm start` runs it", () => {
+  it("serves Telegram when TELEGRAM_BOT_TOKEN is set, through TELEGRAM_API_ROOT, and not the console", async () => {
+    tg = await startFakeTelegram();
+    const fake = tg;
+    bot = startBot(botEnv({ OLLAMA_HOST: ollama.url, TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot }));
+    await fake.waitFor(() => fake.callsOf("setMyCommands").length > 0, 20_000, "the bot to start");
+    const u = fake.user({ first_name: "Pat" });
+    fake.privateMessage(u, "are you there?");
+    await fake.waitFor(() => fake.botTexts(u.id).includes("Echo: are you there?"), 10_000, "the answer");
+    expect(fake.callsOf("getMe")).toHaveLength(1);
+    expect(bot.stdout()).not.toContain("Parley is listening");
+    expect(bot.stderr()).not.toContain(fake.token);
+  }, 40_000);
+});
