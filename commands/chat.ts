@@ -3,7 +3,7 @@ import { foldOldTurns } from "../src/chat/summary.js";
 import { estimateTokens } from "../src/chat/tokens.js";
 import { ParleyError } from "../src/core/errors.js";
 import type { Command } from "../src/core/types.js";
-import type { TokenUsage } from "../src/llm/types.js";
+import { AnswerStream } from "../src/llm/answer.js";
 import type { Services } from "../src/core/services.js";
 import { rankMemories } from "../src/store/memory-search.js";
 import type { Memory } from "../src/store/types.js";
@@ -69,17 +69,18 @@ export const chat: Command = {
       }
     }
 
-    const choice = llm.choose(persona);
-    let reported: TokenUsage | undefined;
-    async function* text(): AsyncIterable<string> {
-      for await (const delta of llm.chat(choice, messages, { temperature: persona.temperature })) {
-        if (delta.type === "text") yield delta.text;
-        else reported = delta.usage;
-      }
-    }
+    const choice = llm.choose(persona, args);
+    const answer = new AnswerStream(llm.chat(choice, messages, { temperature: persona.temperature }));
     reply.typing();
-    const answer = await reply.stream(text());
-    if (!answer.trim()) {
+    await reply.stream(answer.shown());
+    const estimated = { promptTokens: estimatedPrompt, completionTokens: estimateTokens(answer.text) };
+    if (answer.cut || !answer.done) {
+      // Half an answer is not stored (the next prompt would build on it), but its tokens were spent.
+      services.log.warn({ channel, code: answer.cut?.code, detail: answer.cut?.message }, "answer cut off; not stored");
+      await usage.record({ userKey: message.author.key, channelKey: channel, ...estimated });
+      return;
+    }
+    if (!answer.text.trim()) {
       await reply.send("The model gave an empty answer; try rephrasing.");
       return;
     }
@@ -87,11 +88,13 @@ export const chat: Command = {
     const now = Date.now();
     await history.append(channel, [
       { role: "user", content: args, author: message.author.name, at: now },
-      { role: "assistant", content: answer, at: now },
+      { role: "assistant", content: answer.text, at: now },
     ]);
-    const tokens = reported ?? { promptTokens: estimatedPrompt, completionTokens: estimateTokens(answer) };
-    if (!reported) services.log.debug({ provider: choice.provider.name }, "provider reported no token usage; recorded an estimate");
-    await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens });
+    const { usage: reported, target } = answer.done;
+    const tokens = reported ?? estimated;
+    if (!reported) services.log.debug({ model: target }, "provider reported no token usage; recorded an estimate");
+    const cost = target ? llm.costOf(target, tokens) : 0;
+    await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
     await foldOldTurns(services, channel);
   },
 };

@@ -1,32 +1,60 @@
 import type { Command } from "../src/core/types.js";
+import { formatCost } from "../src/llm/prices.js";
+import type { ProviderHealth } from "../src/llm/router.js";
+import { targetName } from "../src/llm/setup.js";
 import { currentPersona } from "./persona.js";
 
-/** Provider, model, whether the model server answers, uptime. */
+/** The model of this channel, where each persona and rule points, provider health, today's totals, uptime. */
 export const status: Command = {
   name: "status",
-  description: "Show the model, whether its server answers, and uptime",
+  description: "Show the models, whether their servers answer, today's usage, and uptime",
   usage: "status",
   unlimited: true,
   async run({ message, reply, services }) {
+    const { llm } = services;
     const persona = await currentPersona(services, message.channel.key);
-    const choice = services.llm.choose(persona);
-    const health = await services.llm.health();
-    const lines = [`Persona: ${persona.name}`, `Model: ${choice.model} via ${choice.provider.name}`];
-    for (const h of health) {
-      if (!h.ok) lines.push(`${h.name}: not answering (${h.problem})`);
-      else if (h.name === choice.provider.name && !h.models.some((m) => sameModel(m, choice.model))) {
-        lines.push(`${h.name}: answering, but ${choice.model} is not installed`);
-      } else lines.push(`${h.name}: answering (${h.models.length} models)`);
+    const choice = llm.choose(persona);
+    const [health, today] = await Promise.all([llm.health(), services.usage.totalToday()]);
+    const defaultTarget = targetName({ provider: llm.defaultChoice.provider.name, model: llm.defaultChoice.model });
+    const routes = llm.describeRoutes();
+    const fallback = llm.fallbackChain();
+
+    const lines = [`Persona: ${persona.name}`, `Model: ${choice.model} via ${choice.provider.name}${choice.reason === "persona" ? " (the persona's own)" : routes.length > 0 ? " (unless a rule matches)" : ""}`];
+    lines.push("Personas:");
+    for (const p of services.personas.list()) {
+      const own = llm.personaTarget(p);
+      lines.push(`• ${p.name} → ${own ? targetName(own) : routes.length > 0 ? `the rules, else ${defaultTarget}` : defaultTarget}`);
     }
+    if (routes.length > 0) {
+      lines.push("Rules (first match wins):");
+      routes.forEach((r, i) => lines.push(`${i + 1}. ${r.when} → ${r.target}`));
+    }
+    lines.push(`Default: ${defaultTarget}`);
+    if (fallback.length > 0) lines.push(`Fallback: ${fallback.join(" → ")}`);
+    lines.push("Providers:");
+    for (const h of health) lines.push(describeProvider(h));
+
+    const tokens = today.promptTokens + today.completionTokens;
+    const cost = llm.hasPrices ? `, ${formatCost(today.cost, llm.currency)}` : "";
+    lines.push(`Today (UTC): ${today.requests} requests, ${tokens.toLocaleString("en")} tokens${cost}`);
     lines.push(`Uptime: ${formatUptime(Date.now() - services.startedAt)}`);
     lines.push(`Store: ${services.config.redisUrl ? "Redis" : "in memory (lost on restart)"}`);
     await reply.send(lines.join("\n"));
   },
 };
 
-/** Ollama lists `llama3.2:latest` for a model asked for as `llama3.2`. */
-function sameModel(listed: string, wanted: string): boolean {
-  return listed === wanted || listed === `${wanted}:latest`;
+function describeProvider(h: ProviderHealth): string {
+  const parts: string[] = [];
+  if (!h.ok) parts.push(`not answering (${h.problem})`);
+  else if (h.missing.length > 0) {
+    parts.push(`answering, but ${h.missing.map((m) => `${m.model} is missing (${m.fix})`).join("; ")}`);
+  } else parts.push(`answering (${h.models.length} models)`);
+  if (h.medianLatencyMs !== undefined) {
+    parts.push(`median ${Math.round(h.medianLatencyMs).toLocaleString("en")} ms to first token over ${h.latencySamples} answers`);
+  }
+  if (h.coolingDownMs > 0) parts.push(`skipped for ${Math.ceil(h.coolingDownMs / 1000)} s after repeated failures`);
+  if (h.loadedModels && h.loadedModels.length > 0) parts.push(`kept loaded: ${h.loadedModels.join(", ")}`);
+  return `${h.name}: ${parts.join("; ")}`;
 }
 
 function formatUptime(ms: number): string {

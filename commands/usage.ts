@@ -1,9 +1,10 @@
 import type { Command } from "../src/core/types.js";
+import { formatCost } from "../src/llm/prices.js";
 
-/** The user's requests and tokens today, and what remains of their limits. */
+/** The user's requests, tokens and cost today, and what remains of their limits. */
 export const usage: Command = {
   name: "usage",
-  description: "Show your requests and tokens today and what remains of your limits",
+  description: "Show your requests, tokens and cost today and what remains of your limits",
   usage: "usage",
   unlimited: true,
   async run({ message, reply, services }) {
@@ -13,8 +14,9 @@ export const usage: Command = {
       services.limits.remaining(message.author.key),
     ]);
     const tokens = today.promptTokens + today.completionTokens;
+    const cost = services.llm.hasPrices ? `, costing ${formatCost(today.cost, services.llm.currency)}` : "";
     const lines = [
-      `Today (UTC): ${today.requests} requests, ${tokens.toLocaleString("en")} tokens (${today.promptTokens.toLocaleString("en")} in, ${today.completionTokens.toLocaleString("en")} out)`,
+      `Today (UTC): ${today.requests} requests, ${tokens.toLocaleString("en")} tokens (${today.promptTokens.toLocaleString("en")} in, ${today.completionTokens.toLocaleString("en")} out)${cost}`,
       `Remaining: ${describe(left.minute, config.perMinute)} this minute, ${describe(left.hour, config.perHour)} this hour, ${describe(left.day, config.perDay)} today`,
       config.tokensPerDay > 0
         ? `Token budget: ${Math.max(0, config.tokensPerDay - tokens).toLocaleString("en")} of ${config.tokensPerDay.toLocaleString("en")} left today`

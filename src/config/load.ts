@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { LlmSetupError, resolveLlmSetup } from "../llm/setup.js";
 import { configSchema, type Config } from "./schema.js";
 
 /** A setting that stops the bot at start-up; the message names the setting. */
@@ -65,6 +66,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
     if (value !== undefined && value.trim() !== "") setPath(raw, path, coerce(path, value.trim(), variable));
   }
   if (argv.includes("--console")) raw.console = true;
+  refuseKeysInFile(raw);
 
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describe(result.error));
@@ -79,7 +81,37 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
   if (config.llm.apiKey === undefined && keyVariables.length > 0 && !config.llm.openaiBaseUrl) {
     throw new ConfigError(`LLM_PROVIDER=${config.llm.provider} needs an API key in ${keyVariables[0]}.`);
   }
+  readProviderKeys(config, env);
+  try {
+    resolveLlmSetup(config.llm);
+  } catch (e) {
+    if (e instanceof LlmSetupError) throw new ConfigError(e.message);
+    throw e;
+  }
   return config;
+}
+
+/** A key written in the config file would end up in backups and repositories: only its variable's name belongs there. */
+function refuseKeysInFile(raw: Record<string, unknown>): void {
+  const providers = (raw.llm as { providers?: unknown } | undefined)?.providers;
+  if (typeof providers !== "object" || providers === null) return;
+  for (const [name, provider] of Object.entries(providers)) {
+    if (typeof provider === "object" && provider !== null && "apiKey" in provider) {
+      throw new ConfigError(
+        `llm.providers.${name}.apiKey: keys do not belong in the config file; put the key in an environment variable and name that variable in apiKeyEnv.`,
+      );
+    }
+  }
+}
+
+/** Fills each provider's key from the variable its `apiKeyEnv` names. */
+function readProviderKeys(config: Config, env: Env): void {
+  for (const [name, provider] of Object.entries(config.llm.providers ?? {})) {
+    if (!provider.apiKeyEnv) continue;
+    const key = env[provider.apiKeyEnv]?.trim();
+    if (!key) throw new ConfigError(`llm.providers.${name}.apiKeyEnv: the environment variable ${provider.apiKeyEnv} is not set.`);
+    provider.apiKey = key;
+  }
 }
 
 function readConfigFile(env: Env): Record<string, unknown> {

@@ -10,19 +10,128 @@ const nonNegativeInt = z.number().int().nonnegative();
 
 export const providerKinds = ["ollama", "openai", "openrouter", "groq"] as const;
 
+/** Ollama `keep_alive`: `ram`, `ssd`, `none`, a Go duration (`10m`, `90s`, `-1` = forever), or seconds. */
+const keepAliveSchema = z.union([
+  z.number().int(),
+  z
+    .string()
+    .regex(/^(ram|ssd|none|-?\d+(\.\d+)?(ns|us|µs|ms|s|m|h)?)$/, "must be ram, ssd, none, or a duration such as 10m, 90s or 0"),
+]);
+
+/** What one model costs, in the configured currency per million tokens. */
+const priceSchema = z
+  .object({
+    /** Per million prompt (input) tokens. */
+    input: z.number().nonnegative(),
+    /** Per million completion (output) tokens. */
+    output: z.number().nonnegative(),
+  })
+  .strict();
+
+/** Provider names appear in `provider/model` references, so they hold no slash. */
+const providerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, "must be letters, digits, '.', '_' or '-' (no '/')");
+
+const providerSchema = z
+  .object({
+    /** `ollama` (Ollama's own API) or `openai` (OpenAI and every compatible server). */
+    kind: z.enum(["ollama", "openai"]),
+    /**
+     * Base URL. Ollama: the server root (`http://127.0.0.1:11434`; default
+     * `llm.ollamaHost`). OpenAI-compatible: including the version
+     * (`https://api.groq.com/openai/v1`; default `llm.openaiBaseUrl` or OpenAI's).
+     */
+    baseUrl: z.url().optional(),
+    /** The NAME of the environment variable holding the key (e.g. `GROQ_API_KEY`); never the key itself. */
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable (such as GROQ_API_KEY), not the key")
+      .optional(),
+    /**
+     * Filled at start-up from the variable named by `apiKeyEnv`; a key
+     * written in the file is refused.
+     */
+    apiKey: z.string().optional(),
+    /** Longest silence of this server, in milliseconds. @defaultValue `llm.timeoutMs` */
+    timeoutMs: positiveInt.optional(),
+    /** Models this provider should serve; checked at start and in `status`. @defaultValue [] */
+    models: z.array(z.string().min(1)).default([]),
+    /** Ollama only: how long a model stays loaded after a call. @defaultValue `llm.keepAlive` */
+    keepAlive: keepAliveSchema.optional(),
+    /** Ollama only: at most this many models kept loaded; the least recently used is unloaded first. Unset: no limit. */
+    maxLoadedModels: positiveInt.optional(),
+    /** Prices by model name, per million tokens. Models without a price cost 0. @defaultValue {} */
+    prices: z.record(z.string().min(1), priceSchema).default({}),
+    /**
+     * OpenAI-compatible only: ask for token counts in streams
+     * (`stream_options`). Turn off for servers that reject it. @defaultValue true
+     */
+    streamUsage: z.boolean().default(true),
+  })
+  .strict();
+
+/** A routing rule: the first rule that matches a message chooses its model. */
+const routeSchema = z
+  .object({
+    /** Regular expression, matched case-insensitively against the message text. */
+    pattern: z
+      .string()
+      .min(1)
+      .refine((source) => {
+        try {
+          new RegExp(source, "iu");
+          return true;
+        } catch {
+          return false;
+        }
+      }, "is not a valid regular expression")
+      .optional(),
+    /** Matches only messages of at most this many characters ("short messages"). */
+    maxChars: positiveInt.optional(),
+    /** `provider/model` that answers matching messages. */
+    model: z.string().min(1),
+  })
+  .strict()
+  .refine((r) => r.pattern !== undefined || r.maxChars !== undefined, "a route needs a pattern, maxChars, or both");
+
+const retrySchema = z
+  .object({
+    /** Tries of one model before moving down the fallback chain, the first included. @defaultValue 2 */
+    attempts: positiveInt.default(2),
+    /** Wait before the first retry, in milliseconds; doubled each time, with jitter. @defaultValue 250 */
+    baseDelayMs: nonNegativeInt.default(250),
+    /**
+     * Longest wait before a retry, in milliseconds. A `retry-after` longer
+     * than this is not waited for: the next model in the chain answers. @defaultValue 4000
+     */
+    maxDelayMs: nonNegativeInt.default(4000),
+  })
+  .strict();
+
+const cooldownSchema = z
+  .object({
+    /** Retryable failures in a row that put a provider on cool-down. @defaultValue 3 */
+    failures: positiveInt.default(3),
+    /** How long a failing provider is skipped, in milliseconds. @defaultValue 30_000 */
+    ms: positiveInt.default(30_000),
+  })
+  .strict();
+
 const llmSchema = z
   .object({
-    /** Which provider answers: `ollama` (default), `openai`, `openrouter`, `groq`. */
+    /** Single-provider setup: `ollama` (default), `openai`, `openrouter`, `groq`. Ignored when `providers` is set. */
     provider: z.enum(providerKinds).default("ollama"),
-    /** Default model; each provider has its own default when unset. */
+    /**
+     * Default model; each provider has its own default when unset. With
+     * `providers`, overrides `default` (`provider/model`, or a model of the default provider).
+     */
     model: z.string().min(1).optional(),
-    /** Ollama base URL. @defaultValue `http://127.0.0.1:11434` */
+    /** Ollama base URL (also of `providers` of kind ollama without `baseUrl`). @defaultValue `http://127.0.0.1:11434` */
     ollamaHost: z.url().default("http://127.0.0.1:11434"),
     /**
      * Ollama `keep_alive`: `ram` (30 minutes), `ssd` (2 minutes), `none`
      * (unload at once), or a duration such as `10m`. @defaultValue `ram`
      */
-    keepAlive: z.string().min(1).default("ram"),
+    keepAlive: keepAliveSchema.default("ram"),
     /** Base URL of an OpenAI-compatible server; each provider has a default. */
     openaiBaseUrl: z.url().optional(),
     /** API key for `openai`, `openrouter`, `groq` (from the environment only). */
@@ -31,6 +140,18 @@ const llmSchema = z
     timeoutMs: positiveInt.default(60_000),
     /** Sampling temperature when the persona sets none. */
     temperature: z.number().min(0).max(2).optional(),
+    /** Several providers by name; replaces the single-provider settings above. */
+    providers: z.record(providerNameSchema, providerSchema).optional(),
+    /** `provider/model` answering when no persona model or route applies. @defaultValue the first model of the first provider */
+    default: z.string().min(1).optional(),
+    /** Routing rules, tried in order after the persona's model. @defaultValue [] */
+    routes: z.array(routeSchema).default([]),
+    /** `provider/model`s tried in order when the chosen model fails. @defaultValue [] */
+    fallback: z.array(z.string().min(1)).default([]),
+    retry: retrySchema.default(() => retrySchema.parse({})),
+    cooldown: cooldownSchema.default(() => cooldownSchema.parse({})),
+    /** Shown before costs in `usage` and `status`. @defaultValue `$` */
+    currency: z.string().min(1).max(8).default("$"),
   })
   .strict();
 
@@ -127,4 +248,6 @@ export const configSchema = z
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
+export type LlmConfig = Config["llm"];
+export type ProviderConfig = z.infer<typeof providerSchema>;
 export type ProviderKind = (typeof providerKinds)[number];

@@ -149,5 +149,19 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     }
   }
 
-  return { name: opts.name, kind: "ollama", chat, models };
+  async function unload(model: string, signal?: AbortSignal): Promise<void> {
+    const ctx: CallContext = { provider: opts.name, kind: "ollama", model };
+    const guard = startCallGuard(opts.timeoutMs, signal);
+    const notes: FetchNotes = {};
+    try {
+      // An empty prompt with keep_alive 0 is Ollama's documented way to unload a model.
+      await guard.race(clientFor(guard, notes).generate({ model, prompt: "", keep_alive: 0, stream: false }));
+    } catch (e) {
+      throw fail(e, ctx, guard, notes, 1);
+    } finally {
+      guard.dispose();
+    }
+  }
+
+  return { name: opts.name, kind: "ollama", chat, models, unload };
 }

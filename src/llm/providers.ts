@@ -1,45 +1,71 @@
+/**
+ * Builds the model clients and the router from the configuration: what the
+ * bot, `parley doctor` and `parley models` all start from.
+ */
 import type { Logger } from "pino";
-import type { Config, ProviderKind } from "../config/schema.js";
+import type { Config } from "../config/schema.js";
+import { checkProviders, type ProviderCheck } from "./availability.js";
 import { createOllamaProvider } from "./ollama.js";
 import { createOpenAiProvider } from "./openai.js";
-import { keepAliveFor, ModelRouter } from "./router.js";
+import { ModelRouter } from "./router.js";
+import { resolveLlmSetup, type LlmSetup, type ProviderSetup } from "./setup.js";
 import type { LlmProvider } from "./types.js";
 
-/** Where each hosted provider lives and which model it answers with by default. */
-const hosted: Record<Exclude<ProviderKind, "ollama">, { baseURL: string; model: string }> = {
-  openai: { baseURL: "https://api.openai.com/v1", model: "gpt-4o-mini" },
-  openrouter: { baseURL: "https://openrouter.ai/api/v1", model: "openai/gpt-4o-mini" },
-  groq: { baseURL: "https://api.groq.com/openai/v1", model: "llama-3.1-8b-instant" },
-};
+export { defaultOllamaModel } from "./setup.js";
 
-/** The default Ollama model: small enough for a laptop. */
-export const defaultOllamaModel = "llama3.2";
+/** A client and the settings it was built from. */
+export interface BuiltProvider {
+  provider: LlmProvider;
+  setup: ProviderSetup;
+}
 
-/** Builds the configured provider and the router in front of it. */
-export function createRouter(config: Config, log: Logger): ModelRouter {
-  const { llm } = config;
-  let provider: LlmProvider;
-  let model: string;
-  if (llm.provider === "ollama") {
-    provider = createOllamaProvider({ name: "ollama", host: llm.ollamaHost, timeoutMs: llm.timeoutMs, log });
-    model = llm.model ?? defaultOllamaModel;
-  } else {
-    const preset = hosted[llm.provider];
-    provider = createOpenAiProvider({
-      name: llm.provider,
-      baseURL: llm.openaiBaseUrl ?? preset.baseURL,
-      apiKey: llm.apiKey,
-      timeoutMs: llm.timeoutMs,
-      log,
-    });
-    model = llm.model ?? preset.model;
+/** The client for one provider's settings. */
+export function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider {
+  if (setup.kind === "ollama") {
+    return createOllamaProvider({ name: setup.name, host: setup.baseUrl, timeoutMs: setup.timeoutMs, keepAlive: setup.keepAlive, log });
   }
-  return new ModelRouter({
-    providers: new Map([[provider.name, provider]]),
-    defaultProvider: provider.name,
-    defaultModel: model,
-    keepAlive: keepAliveFor(llm.keepAlive),
-    temperature: llm.temperature,
+  return createOpenAiProvider({
+    name: setup.name,
+    baseURL: setup.baseUrl,
+    apiKey: setup.apiKey,
+    timeoutMs: setup.timeoutMs,
+    sendStreamOptions: setup.streamUsage,
     log,
   });
+}
+
+/**
+ * Every configured provider with its client, in config order. Throws
+ * `LlmSetupError` on settings `loadConfig` would have refused.
+ */
+export function buildProviders(config: Config, log?: Logger): { setup: LlmSetup; providers: BuiltProvider[] } {
+  const setup = resolveLlmSetup(config.llm);
+  return { setup, providers: setup.providers.map((p) => ({ provider: createProvider(p, log), setup: p })) };
+}
+
+/**
+ * Asks every configured provider for its models, each bounded by
+ * `timeoutMs`: reachable or not, what it lists, which configured models it
+ * lacks and how to get them, how long it took. Never throws.
+ */
+export function checkConfiguredProviders(config: Config, timeoutMs = 5000, log?: Logger): Promise<ProviderCheck[]> {
+  return checkProviders(buildProviders(config, log).providers, timeoutMs);
+}
+
+/** The API keys of the configured providers, for the logger to scrub. */
+export function providerSecrets(config: Config): string[] {
+  const keys = [config.llm.apiKey, ...Object.values(config.llm.providers ?? {}).map((p) => p.apiKey)];
+  return keys.filter((k): k is string => Boolean(k));
+}
+
+/**
+ * Builds the providers and the router in front of them, and starts the
+ * availability check in the background: its warnings land in the log while
+ * the bot already answers on what works.
+ */
+export function createRouter(config: Config, log: Logger, options: { checkAtStart?: boolean } = {}): ModelRouter {
+  const { setup, providers } = buildProviders(config, log);
+  const router = new ModelRouter({ setup, providers: new Map(providers.map((p) => [p.setup.name, p.provider])), log });
+  if (options.checkAtStart ?? true) void router.checkAvailability();
+  return router;
 }

@@ -1,102 +1,353 @@
 import type { Logger } from "pino";
+import { isParleyError, ParleyError, type ErrorCode } from "../core/errors.js";
 import type { Persona } from "../personas/catalog.js";
-import type { ChatDelta, ChatMessage, LlmProvider } from "./types.js";
+import { checkProviders, type ProviderCheck } from "./availability.js";
+import { backoffMs, sleep } from "./backoff.js";
+import { CircuitBreaker } from "./breaker.js";
+import { LatencyWindow } from "./latency.js";
+import { costOf } from "./prices.js";
+import { parseTarget, targetName, unloadsAtOnce, type LlmSetup, type ModelTarget, type ProviderSetup } from "./setup.js";
+import type { ChatDelta, ChatMessage, FallbackNote, LlmProvider, TokenUsage } from "./types.js";
+import { WarmModels } from "./warm-models.js";
 
-/** Which provider and model answer one message. */
+/** Which provider and model answer one message, and why. */
 export interface ModelChoice {
   provider: LlmProvider;
   model: string;
+  /** The persona's `model`, a routing rule, or the default. */
+  reason: "persona" | "route" | "default";
+  /** Position of the routing rule in `llm.routes` (from 0) when `reason` is `route`. */
+  rule?: number;
 }
 
 export interface RouterOptions {
-  /** Configured providers by name; the first is the default. */
+  setup: LlmSetup;
+  /** A client for every provider of `setup`, by name. */
   providers: ReadonlyMap<string, LlmProvider>;
-  defaultProvider: string;
-  defaultModel: string;
-  /** Ollama `keep_alive` sent with every call to an Ollama provider. */
-  keepAlive?: string | number;
-  temperature?: number;
   log: Logger;
+  /** Jitter source, for tests. @defaultValue Math.random */
+  random?: () => number;
 }
 
-/** What `status` shows of a provider. */
-export interface ProviderHealth {
-  name: string;
-  ok: boolean;
-  models: string[];
-  /** A short, user-safe reason when not ok. */
-  problem?: string;
+/** What `status` shows of a provider: its model list and how it has been doing. */
+export interface ProviderHealth extends ProviderCheck {
+  /** Median time to the first token of recent answers, in milliseconds; undefined before the first. */
+  medianLatencyMs?: number;
+  /** Answers the median is taken over (at most the last 50). */
+  latencySamples: number;
+  /** Milliseconds the provider is still skipped after repeated failures; 0 when it is called. */
+  coolingDownMs: number;
+  /** Ollama with `maxLoadedModels`: the models we keep loaded, least recently used first. */
+  loadedModels?: string[];
+}
+
+/** A routing rule as `status` shows it. */
+export interface RouteDescription {
+  /** E.g. `/\b(code|bug)\b/ and at most 80 characters`. */
+  when: string;
+  /** `provider/model`. */
+  target: string;
+}
+
+/** Failures that say the server is in trouble (as opposed to our request or config). */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set(["provider_unavailable", "provider_timeout", "provider_error", "provider_rate_limited", "stream_cut"]);
+
+interface Slot {
+  provider: LlmProvider;
+  setup: ProviderSetup;
+  breaker: CircuitBreaker;
+  latency: LatencyWindow;
+  warm?: WarmModels;
+  /** The last failure, to say why a provider on cool-down is skipped. */
+  lastProblem?: ParleyError;
+}
+
+interface Failure {
+  target: ModelTarget;
+  error: ParleyError;
 }
 
 /**
- * Chooses a model for a message and streams its answer. A persona's `model`
- * is either a model of the default provider or `provider/model` naming a
- * configured provider.
+ * Chooses a model for each message and streams its answer, retrying and
+ * falling back while nothing has been shown yet.
+ *
+ * Choice: the persona's `model` (`provider/model`, or a model of the
+ * default provider), else the first routing rule that matches the text,
+ * else the default. Failures: retryable ones (refused, timeout, 5xx, 429)
+ * are retried with backoff up to `retry.attempts` tries, the others go
+ * straight to the next model of the fallback chain; a provider failing
+ * `cooldown.failures` times in a row is skipped for `cooldown.ms`.
  */
 export class ModelRouter {
-  constructor(private readonly options: RouterOptions) {}
+  readonly #setup: LlmSetup;
+  readonly #slots = new Map<string, Slot>();
+  readonly #log: Logger;
+  readonly #random: () => number;
 
-  get defaultChoice(): ModelChoice {
-    return { provider: this.provider(this.options.defaultProvider), model: this.options.defaultModel };
-  }
-
-  choose(persona?: Persona): ModelChoice {
-    const wanted = persona?.model;
-    if (!wanted) return this.defaultChoice;
-    const slash = wanted.indexOf("/");
-    if (slash > 0) {
-      const named = this.options.providers.get(wanted.slice(0, slash));
-      if (named) return { provider: named, model: wanted.slice(slash + 1) };
+  constructor(options: RouterOptions) {
+    this.#setup = options.setup;
+    this.#log = options.log;
+    this.#random = options.random ?? Math.random;
+    for (const setup of options.setup.providers) {
+      const provider = options.providers.get(setup.name);
+      if (!provider) throw new Error(`no client for provider ${setup.name}`);
+      const keepsWarm = setup.kind === "ollama" && setup.maxLoadedModels !== undefined && !unloadsAtOnce(setup.keepAlive);
+      this.#slots.set(setup.name, {
+        provider,
+        setup,
+        breaker: new CircuitBreaker(options.setup.cooldown.failures, options.setup.cooldown.ms),
+        latency: new LatencyWindow(),
+        warm: keepsWarm ? new WarmModels(setup.maxLoadedModels!) : undefined,
+      });
     }
-    return { provider: this.provider(this.options.defaultProvider), model: wanted };
   }
 
-  /** Streams the answer of the chosen model; errors are `ParleyError`s from the provider. */
-  chat(choice: ModelChoice, messages: ChatMessage[], opts: { temperature?: number; signal?: AbortSignal } = {}): AsyncIterable<ChatDelta> {
-    return choice.provider.chat(
-      {
-        model: choice.model,
-        messages,
-        temperature: opts.temperature ?? this.options.temperature,
-        keepAlive: choice.provider.kind === "ollama" ? this.options.keepAlive : undefined,
-      },
-      opts.signal,
-    );
+  /** The model answering when no persona model or route applies. */
+  get defaultChoice(): ModelChoice {
+    return { ...this.#resolve(this.#setup.defaultTarget), reason: "default" };
   }
 
-  /** Asks every provider for its models, bounded by `timeoutMs`. */
-  async health(timeoutMs = 3000): Promise<ProviderHealth[]> {
-    return Promise.all(
-      [...this.options.providers.values()].map(async (provider) => {
-        try {
-          const models = await provider.models(AbortSignal.timeout(timeoutMs));
-          return { name: provider.name, ok: true, models };
-        } catch (e) {
-          this.options.log.warn({ err: e, provider: provider.name }, "provider health check failed");
-          const problem = (e as { userMessage?: string }).userMessage ?? "it did not answer";
-          return { name: provider.name, ok: false, models: [], problem };
+  /** The currency prices are in, for display. */
+  get currency(): string {
+    return this.#setup.currency;
+  }
+
+  /** Some model has a price: costs are worth showing. */
+  get hasPrices(): boolean {
+    return this.#setup.providers.some((p) => Object.keys(p.prices).length > 0);
+  }
+
+  /** Persona model > first matching routing rule > default. */
+  choose(persona?: Persona, text?: string): ModelChoice {
+    const personal = this.personaTarget(persona);
+    if (personal) return { ...this.#resolve(personal), reason: "persona" };
+    if (text !== undefined) {
+      const rule = this.#setup.routes.find((r) => (!r.pattern || r.pattern.test(text)) && (r.maxChars === undefined || text.length <= r.maxChars));
+      if (rule) return { ...this.#resolve(rule.target), reason: "route", rule: rule.index };
+    }
+    return this.defaultChoice;
+  }
+
+  /** The persona's own model as `provider/model`, or undefined when it names none. */
+  personaTarget(persona?: Persona): ModelTarget | undefined {
+    if (!persona?.model) return undefined;
+    return parseTarget(persona.model, new Set(this.#slots.keys()), this.#setup.defaultTarget.provider);
+  }
+
+  /** The routing rules, in order, for `status`. */
+  describeRoutes(): RouteDescription[] {
+    return this.#setup.routes.map((r) => {
+      const parts: string[] = [];
+      if (r.pattern) parts.push(`/${r.pattern.source}/`);
+      if (r.maxChars !== undefined) parts.push(`at most ${r.maxChars} characters`);
+      return { when: parts.join(" and "), target: targetName(r.target) };
+    });
+  }
+
+  /** The fallback chain as `provider/model`s. */
+  fallbackChain(): string[] {
+    return this.#setup.fallback.map(targetName);
+  }
+
+  /** Cost of an answer of `target` (`provider/model`) with the configured prices; 0 without a price. */
+  costOf(target: string, usage: TokenUsage): number {
+    const parsed = parseTarget(target, new Set(this.#slots.keys()));
+    if (!parsed) return 0;
+    return costOf(this.#slots.get(parsed.provider)?.setup.prices[parsed.model], usage);
+  }
+
+  /**
+   * Streams the answer of `choice`, or of the fallback chain after it.
+   * Retries and fallbacks happen only before the first text: once text has
+   * been yielded, a failure is rethrown as is (the caller shows a cut
+   * answer). The final `done` names the model that answered (`target`) and,
+   * when it was not `choice`, why (`fallback`). Throws `ParleyError` when no
+   * model could answer.
+   */
+  async *chat(
+    choice: Pick<ModelChoice, "provider" | "model">,
+    messages: ChatMessage[],
+    opts: { temperature?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<ChatDelta> {
+    const first: ModelTarget = { provider: choice.provider.name, model: choice.model };
+    const chain = [first, ...this.#setup.fallback.filter((t) => targetName(t) !== targetName(first))];
+    const failures: Failure[] = [];
+    const temperature = opts.temperature ?? this.#setup.temperature;
+
+    for (const target of chain) {
+      const slot = this.#slots.get(target.provider);
+      if (!slot) {
+        // A persona naming a provider the router does not have: the choice was made elsewhere.
+        failures.push({ target, error: new ParleyError("bad_input", `There is no provider named ${target.provider}.`) });
+        continue;
+      }
+      for (let attempt = 1; ; attempt++) {
+        const waitMs = slot.breaker.waitMs();
+        if (waitMs > 0) {
+          failures.push({ target, error: coolingDown(slot, waitMs) });
+          break;
         }
-      }),
-    );
+        const shown = { text: false };
+        try {
+          const done = yield* this.#attempt(slot, target, messages, temperature, shown, opts.signal);
+          // A retry of the same model that succeeds is no fallback: the note is for another model answering.
+          const firstFailure = target === first ? undefined : failures[0];
+          yield { ...done, target: targetName(target), ...(firstFailure ? { fallback: noteFor(firstFailure) } : {}) };
+          return;
+        } catch (e) {
+          if (!isParleyError(e)) throw e;
+          if (TRANSIENT.has(e.code)) {
+            slot.breaker.failed();
+            slot.lastProblem = e;
+          }
+          if (shown.text || opts.signal?.aborted) throw e;
+          this.#log.warn({ provider: target.provider, model: target.model, code: e.code, attempt, detail: e.message }, "model call failed");
+          failures.push({ target, error: e });
+          if (!e.retryable || attempt >= this.#setup.retry.attempts) break;
+          if (e.retryAfterMs !== undefined && e.retryAfterMs > this.#setup.retry.maxDelayMs) {
+            // Waiting that long would keep the user waiting: stay away and let the next model answer.
+            slot.breaker.holdOff(e.retryAfterMs);
+            break;
+          }
+          if (slot.breaker.waitMs() > 0) break;
+          await sleep(backoffMs(attempt, this.#setup.retry, e.retryAfterMs, this.#random), opts.signal);
+        }
+      }
+    }
+    throw giveUp(failures);
   }
 
-  private provider(name: string): LlmProvider {
-    const provider = this.options.providers.get(name);
-    if (!provider) throw new Error(`provider ${name} is not configured`);
-    return provider;
+  /** One call to one model; yields its text, returns its `done`. */
+  async *#attempt(
+    slot: Slot,
+    target: ModelTarget,
+    messages: ChatMessage[],
+    temperature: number | undefined,
+    shown: { text: boolean },
+    signal?: AbortSignal,
+  ): AsyncGenerator<ChatDelta, Extract<ChatDelta, { type: "done" }>> {
+    await this.#makeRoom(slot, target.model, signal);
+    const started = performance.now();
+    try {
+      for await (const delta of slot.provider.chat({ model: target.model, messages, temperature, keepAlive: slot.setup.keepAlive }, signal)) {
+        if (delta.type === "done") {
+          slot.breaker.succeeded();
+          if (!shown.text) slot.latency.add(performance.now() - started);
+          return delta;
+        }
+        if (!shown.text) slot.latency.add(performance.now() - started);
+        shown.text = true;
+        yield delta;
+      }
+    } catch (e) {
+      if (isParleyError(e) && e.code === "model_not_found") slot.warm?.forget(target.model);
+      throw e;
+    }
+    throw new ParleyError("provider_bad_response", `The ${target.provider} model server ended its answer without finishing it.`, {
+      detail: `${targetName(target)}: stream ended without done`,
+    });
+  }
+
+  /** Keeps at most `maxLoadedModels` loaded: unloads the least recently used before loading another. */
+  async #makeRoom(slot: Slot, model: string, signal?: AbortSignal): Promise<void> {
+    if (!slot.warm || !slot.provider.unload) return;
+    for (const evicted of slot.warm.use(model)) {
+      try {
+        await slot.provider.unload(evicted, signal);
+        this.#log.debug({ provider: slot.setup.name, model: evicted }, "unloaded the least recently used model");
+      } catch (e) {
+        this.#log.warn({ provider: slot.setup.name, model: evicted, err: e }, "could not unload a model");
+      }
+    }
+  }
+
+  /** Asks every provider for its models, and adds how each has been doing. */
+  async health(timeoutMs = 3000): Promise<ProviderHealth[]> {
+    const checks = await checkProviders(this.#entries(), timeoutMs);
+    return checks.map((check) => {
+      const slot = this.#slots.get(check.name)!;
+      return {
+        ...check,
+        medianLatencyMs: slot.latency.median(),
+        latencySamples: slot.latency.count,
+        coolingDownMs: slot.breaker.waitMs(),
+        loadedModels: slot.warm?.list(),
+      };
+    });
+  }
+
+  /**
+   * The start-up check: logs a warning for each provider that does not
+   * answer and each configured model it lacks, with how to get it. Never
+   * throws; the bot runs on what works.
+   */
+  async checkAvailability(timeoutMs = 5000): Promise<ProviderCheck[]> {
+    const checks = await checkProviders(this.#entries(), timeoutMs);
+    for (const check of checks) {
+      if (!check.ok) {
+        this.#log.warn({ provider: check.name, problem: check.problem }, `model provider ${check.name} is not answering: ${check.problem}`);
+        continue;
+      }
+      for (const missing of check.missing) {
+        this.#log.warn({ provider: check.name, model: missing.model }, `model ${missing.model} is not available on ${check.name}; ${missing.fix}`);
+      }
+      if (check.missing.length === 0) this.#log.info({ provider: check.name, models: check.models.length }, "model provider ready");
+    }
+    return checks;
+  }
+
+  #entries() {
+    return [...this.#slots.values()].map(({ provider, setup }) => ({ provider, setup }));
+  }
+
+  #resolve(target: ModelTarget): Pick<ModelChoice, "provider" | "model"> {
+    const slot = this.#slots.get(target.provider) ?? this.#slots.get(this.#setup.defaultTarget.provider)!;
+    return { provider: slot.provider, model: target.model };
   }
 }
 
-/** `ram` keeps a model loaded 30 minutes, `ssd` 2 minutes, `none` unloads it at once. */
-export function keepAliveFor(strategy: string): string | number {
-  switch (strategy) {
-    case "ram":
-      return "30m";
-    case "ssd":
-      return "2m";
-    case "none":
-      return 0;
+function coolingDown(slot: Slot, waitMs: number): ParleyError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  const why = slot.lastProblem?.userMessage ?? `The ${slot.setup.name} model server failed repeatedly.`;
+  return new ParleyError(slot.lastProblem?.code ?? "provider_unavailable", `${why} I'll try it again in ${seconds} s.`, {
+    retryable: true,
+    retryAfterMs: waitMs,
+    detail: `${slot.setup.name}: skipped for ${seconds} s after repeated failures`,
+  });
+}
+
+function reasonOf(error: ParleyError): string {
+  switch (error.code) {
+    case "model_not_found":
+      return "was not found";
+    case "provider_auth":
+      return "refused our API key";
+    case "provider_rate_limited":
+      return "was rate limited";
+    case "provider_bad_request":
+      return "refused the request";
+    case "provider_bad_response":
+      return "sent an unreadable answer";
     default:
-      return strategy;
+      return "was unavailable";
   }
+}
+
+function noteFor(failure: Failure): FallbackNote {
+  return { from: targetName(failure.target), reason: reasonOf(failure.error) };
+}
+
+/** One model: its own error. Several: each model's reason, so the user sees the whole chain failed. */
+function giveUp(failures: Failure[]): ParleyError {
+  const last = new Map<string, Failure>();
+  for (const f of failures) last.set(targetName(f.target), f);
+  const distinct = [...last.values()];
+  if (distinct.length === 1) return distinct[0]!.error;
+  const lines = distinct.map((f) => `• ${targetName(f.target)}: ${f.error.userMessage}`);
+  const first = distinct[0]!.error;
+  return new ParleyError(first.code, `No model could answer:\n${lines.join("\n")}`, {
+    cause: first,
+    retryable: distinct.some((f) => f.error.retryable),
+    detail: distinct.map((f) => `${targetName(f.target)}: ${f.error.message}`).join("; "),
+  });
 }

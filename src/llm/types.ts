@@ -20,10 +20,27 @@ export interface TokenUsage {
   completionTokens: number;
 }
 
+/** Set by the router when the model that answered is not the one chosen first. */
+export interface FallbackNote {
+  /** `provider/model` chosen first. */
+  from: string;
+  /** Why it did not answer, in a few words: `was unavailable`, `is not installed`... */
+  reason: string;
+}
+
 /** A piece of a streamed answer; the last one has `done` and the usage. */
 export type ChatDelta =
   | { type: "text"; text: string }
-  | { type: "done"; model: string; usage?: TokenUsage };
+  | {
+      type: "done";
+      /** The model as the server named it (`llama3.2:latest`, `gpt-4o-mini-2024-07-18`). */
+      model: string;
+      usage?: TokenUsage;
+      /** Router only: `provider/model` as configured, which answered. */
+      target?: string;
+      /** Router only: present when a fallback answered. */
+      fallback?: FallbackNote;
+    };
 
 /** One model server, spoken to through its own client package. */
 export interface LlmProvider {
@@ -38,4 +55,6 @@ export interface LlmProvider {
   chat(req: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatDelta>;
   /** The models the server has (`/api/tags`, `/v1/models`). */
   models(signal?: AbortSignal): Promise<string[]>;
+  /** Ollama only: unloads a model from memory now (`keep_alive: 0`). Throws `ParleyError`. */
+  unload?(model: string, signal?: AbortSignal): Promise<void>;
 }

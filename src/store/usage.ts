@@ -17,6 +17,8 @@ export interface UsageRecord {
   completionTokens: number;
   /** In the currency of the configured prices. @defaultValue 0 */
   cost?: number;
+  /** `provider/model` that answered; counted per model too when set. */
+  model?: string;
   /** Epoch milliseconds; decides the UTC day. @defaultValue now */
   at?: number;
 }
@@ -45,7 +47,9 @@ export class UsageLedger {
   /** Adds one answer's tokens and cost to the user's, the channel's and the total counters of its day. */
   async record(usage: UsageRecord): Promise<void> {
     const add: DailyUsage = { requests: 0, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cost: usage.cost ?? 0 };
-    await this.#addToAll(usage.userKey, usage.channelKey, usage.at ?? Date.now(), add);
+    const at = usage.at ?? Date.now();
+    await this.#addToAll(usage.userKey, usage.channelKey, at, add);
+    if (usage.model) await this.#addToModel(usage.model, at, { ...add, requests: 1 });
   }
 
   /** Counts one request (made before the answer is known, so refused or failed calls count too). */
@@ -66,6 +70,22 @@ export class UsageLedger {
   /** Everyone's counters for the UTC day containing `at`. */
   totalToday(at: number = Date.now()): Promise<DailyUsage> {
     return this.#read(totalCounter(at));
+  }
+
+  /** Counters per `provider/model` for the UTC day containing `at` (`requests` = answers), busiest first. */
+  async modelsToday(at: number = Date.now()): Promise<Array<{ model: string; usage: DailyUsage }>> {
+    const models = (await this.#keyv.get<string[]>(modelIndex(at))) ?? [];
+    const all = await Promise.all(models.map(async (model) => ({ model, usage: await this.#read(modelCounter(model, at)) })));
+    return all.sort((a, b) => b.usage.promptTokens + b.usage.completionTokens - (a.usage.promptTokens + a.usage.completionTokens));
+  }
+
+  async #addToModel(model: string, at: number, add: DailyUsage): Promise<void> {
+    const index = modelIndex(at);
+    await this.#writes.run(index, async () => {
+      const models = (await this.#keyv.get<string[]>(index)) ?? [];
+      if (!models.includes(model)) await this.#keyv.set(index, [...models, model], this.#keepMs);
+    });
+    await this.#add(modelCounter(model, at), add);
   }
 
   async #addToAll(userKey: string, channelKey: string, at: number, add: DailyUsage): Promise<void> {
@@ -107,4 +127,13 @@ function channelCounter(channelKey: string, at: number): string {
 
 function totalCounter(at: number): string {
   return `total#${utcDay(at)}`;
+}
+
+function modelCounter(model: string, at: number): string {
+  return `model:${model}#${utcDay(at)}`;
+}
+
+/** The models that answered on a day: keyv cannot list keys on every backend. */
+function modelIndex(at: number): string {
+  return `models#${utcDay(at)}`;
 }

@@ -151,9 +151,12 @@ describe("console adapter end to end (child process, fake Ollama)", () => {
     ["not-json", /could not be read/i],
     ["hang", /did not answer in time|timed out|took too long/i],
   ] as const)("a %s from Ollama ends in one clear reply and the next line is answered", async (fault, expected) => {
-    ollama.setFault(fault);
+    // Sticky: a one-shot fault is now retried away (see test/routing/); this is the provider that stays broken.
+    ollama.setFault({ kind: fault, sticky: true });
     bot = startBot(env());
     bot.say("this one fails");
+    await bot.waitFor(expected);
+    ollama.setFault(null);
     bot.say("this one works");
     await bot.waitFor("Echo: this one works");
     const out = bot.stdout();

@@ -1,0 +1,237 @@
+/**
+ * Turns the `llm` settings into the providers, routes and fallback chain the
+ * router runs on, checking every cross-reference (a route to an unknown
+ * provider, a default that names nothing). Two shapes of config lead here:
+ * the single-provider one of environment variables (`LLM_PROVIDER`,
+ * `LLM_MODEL`, `OLLAMA_HOST`...), which becomes one provider named after its
+ * kind, and the `providers:` map of the YAML file.
+ */
+import type { LlmConfig, ProviderConfig, ProviderKind } from "../config/schema.js";
+
+/** A model of a configured provider: `provider/model` to users. */
+export interface ModelTarget {
+  provider: string;
+  model: string;
+}
+
+/** What one model costs, per million tokens, in `LlmSetup.currency`. */
+export interface ModelPrice {
+  input: number;
+  output: number;
+}
+
+/** One provider, every default applied. */
+export interface ProviderSetup {
+  name: string;
+  kind: "ollama" | "openai";
+  baseUrl: string;
+  /** Resolved from the environment; never shown or logged. */
+  apiKey?: string;
+  /** Longest silence of the server, in milliseconds. */
+  timeoutMs: number;
+  /** Configured models plus those the default, routes and fallback name: what availability checks look for. */
+  models: string[];
+  /** Ollama: the `keep_alive` sent with each call. */
+  keepAlive?: string | number;
+  /** Ollama: most models kept loaded at once; unset means no limit. */
+  maxLoadedModels?: number;
+  prices: Record<string, ModelPrice>;
+  /** OpenAI-compatible: send `stream_options.include_usage`. */
+  streamUsage: boolean;
+}
+
+/** A routing rule, compiled. */
+export interface RouteRule {
+  /** Position in `llm.routes`, from 0. */
+  index: number;
+  pattern?: RegExp;
+  maxChars?: number;
+  target: ModelTarget;
+}
+
+export interface RetrySetup {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface CooldownSetup {
+  failures: number;
+  ms: number;
+}
+
+/** Everything the router needs, validated. */
+export interface LlmSetup {
+  providers: ProviderSetup[];
+  defaultTarget: ModelTarget;
+  routes: RouteRule[];
+  fallback: ModelTarget[];
+  retry: RetrySetup;
+  cooldown: CooldownSetup;
+  temperature?: number;
+  currency: string;
+}
+
+/** A setting of `llm` that cannot work; the message names it. */
+export class LlmSetupError extends Error {
+  override readonly name = "LlmSetupError";
+}
+
+/** Where each hosted provider of the single-provider setup lives, and its default model. */
+export const hostedPresets: Record<Exclude<ProviderKind, "ollama">, { baseUrl: string; model: string }> = {
+  openai: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini" },
+  openrouter: { baseUrl: "https://openrouter.ai/api/v1", model: "openai/gpt-4o-mini" },
+  groq: { baseUrl: "https://api.groq.com/openai/v1", model: "llama-3.1-8b-instant" },
+};
+
+/** The default Ollama model: small enough for a laptop. */
+export const defaultOllamaModel = "llama3.2";
+
+/**
+ * The `keep_alive` sent to Ollama: `ram` keeps a model loaded 30 minutes,
+ * `ssd` 2 minutes, `none` unloads it at once; anything else is a duration
+ * passed on as is, except bare numbers, which Ollama wants as numbers
+ * (seconds) because its duration parser refuses a string without a unit.
+ */
+export function keepAliveFor(strategy: string | number): string | number {
+  if (typeof strategy === "number") return strategy;
+  switch (strategy) {
+    case "ram":
+      return "30m";
+    case "ssd":
+      return "2m";
+    case "none":
+      return 0;
+    default:
+      return /^-?\d+$/.test(strategy) ? Number(strategy) : strategy;
+  }
+}
+
+/** `0`, `"0"`, `"0s"`...: the model is unloaded after each call. */
+export function unloadsAtOnce(keepAlive: string | number | undefined): boolean {
+  if (keepAlive === undefined) return false;
+  return Number.parseFloat(String(keepAlive)) === 0;
+}
+
+export function targetName(target: ModelTarget): string {
+  return `${target.provider}/${target.model}`;
+}
+
+/**
+ * Reads `provider/model` (split at the first `/`, so OpenRouter's
+ * `openrouter/meta-llama/llama-3.1-8b` works). When the part before the
+ * slash names no configured provider, the whole text is a model of
+ * `defaultProvider` if one is given, else undefined.
+ */
+export function parseTarget(ref: string, providers: ReadonlySet<string>, defaultProvider?: string): ModelTarget | undefined {
+  const slash = ref.indexOf("/");
+  if (slash > 0 && slash < ref.length - 1 && providers.has(ref.slice(0, slash))) {
+    return { provider: ref.slice(0, slash), model: ref.slice(slash + 1) };
+  }
+  return defaultProvider ? { provider: defaultProvider, model: ref } : undefined;
+}
+
+/** Builds and checks the setup; throws {@link LlmSetupError} naming the first bad setting. */
+export function resolveLlmSetup(llm: LlmConfig): LlmSetup {
+  const providers = llm.providers ? fromProviderMap(llm) : [singleProvider(llm)];
+  const names = new Set(providers.map((p) => p.name));
+  const have = `configured: ${[...names].join(", ")}`;
+  const strict = (ref: string, setting: string): ModelTarget => {
+    const target = parseTarget(ref, names);
+    if (!target) {
+      throw new LlmSetupError(`${setting}: "${ref}" must be provider/model naming a configured provider (${have}).`);
+    }
+    return target;
+  };
+
+  let defaultTarget: ModelTarget;
+  if (llm.providers) {
+    const first = providers[0]!;
+    if (llm.default) defaultTarget = strict(llm.default, "llm.default");
+    else if (first.models[0]) defaultTarget = { provider: first.name, model: first.models[0] };
+    else throw new LlmSetupError(`llm.default: name the default model as provider/model, or list models under llm.providers.${first.name}.models.`);
+    // The environment (LLM_MODEL) wins over the file, as everywhere else.
+    if (llm.model) defaultTarget = parseTarget(llm.model, names, defaultTarget.provider)!;
+  } else {
+    const only = providers[0]!;
+    defaultTarget = { provider: only.name, model: only.models[0]! };
+  }
+
+  const routes = llm.routes.map((route, index): RouteRule => ({
+    index,
+    pattern: route.pattern !== undefined ? new RegExp(route.pattern, "iu") : undefined,
+    maxChars: route.maxChars,
+    target: strict(route.model, `llm.routes[${index}].model`),
+  }));
+  const fallback = llm.fallback.map((ref, i) => strict(ref, `llm.fallback[${i}]`));
+
+  // Every model the config points at is one the availability check looks for.
+  for (const target of [defaultTarget, ...routes.map((r) => r.target), ...fallback]) {
+    const provider = providers.find((p) => p.name === target.provider)!;
+    if (!provider.models.includes(target.model)) provider.models.push(target.model);
+  }
+
+  return {
+    providers,
+    defaultTarget,
+    routes,
+    fallback,
+    retry: llm.retry,
+    cooldown: llm.cooldown,
+    temperature: llm.temperature,
+    currency: llm.currency,
+  };
+}
+
+/** `LLM_PROVIDER` and friends: one provider, named after its kind. */
+function singleProvider(llm: LlmConfig): ProviderSetup {
+  if (llm.provider === "ollama") {
+    return {
+      name: "ollama",
+      kind: "ollama",
+      baseUrl: llm.ollamaHost,
+      timeoutMs: llm.timeoutMs,
+      models: [llm.model ?? defaultOllamaModel],
+      keepAlive: keepAliveFor(llm.keepAlive),
+      prices: {},
+      streamUsage: true,
+    };
+  }
+  const preset = hostedPresets[llm.provider];
+  return {
+    name: llm.provider,
+    kind: "openai",
+    baseUrl: llm.openaiBaseUrl ?? preset.baseUrl,
+    apiKey: llm.apiKey,
+    timeoutMs: llm.timeoutMs,
+    models: [llm.model ?? preset.model],
+    prices: {},
+    streamUsage: true,
+  };
+}
+
+function fromProviderMap(llm: LlmConfig): ProviderSetup[] {
+  const entries = Object.entries(llm.providers ?? {});
+  if (entries.length === 0) throw new LlmSetupError("llm.providers: name at least one provider, or remove the empty map.");
+  return entries.map(([name, p]) => providerFrom(name, p, llm));
+}
+
+function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig): ProviderSetup {
+  const at = `llm.providers.${name}`;
+  if (p.kind === "openai") {
+    if (p.keepAlive !== undefined) throw new LlmSetupError(`${at}.keepAlive: only providers of kind ollama keep models loaded.`);
+    if (p.maxLoadedModels !== undefined) throw new LlmSetupError(`${at}.maxLoadedModels: only providers of kind ollama keep models loaded.`);
+  }
+  return {
+    name,
+    kind: p.kind,
+    baseUrl: p.baseUrl ?? (p.kind === "ollama" ? llm.ollamaHost : (llm.openaiBaseUrl ?? hostedPresets.openai.baseUrl)),
+    apiKey: p.apiKey,
+    timeoutMs: p.timeoutMs ?? llm.timeoutMs,
+    models: [...p.models],
+    keepAlive: p.kind === "ollama" ? keepAliveFor(p.keepAlive ?? llm.keepAlive) : undefined,
+    maxLoadedModels: p.maxLoadedModels,
+    prices: p.prices,
+    streamUsage: p.streamUsage,
+  };
+}
