@@ -222,7 +222,7 @@ describe("telegram moderators", () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toMatchObject({ name: "ParleyError", code: "internal" });
+    expect(error).toMatchObject({ name: "ParleyError", code: "platform_error" });
     expect(JSON.stringify(error)).not.toContain(tg.token);
     expect(String((error as Error).cause)).not.toContain(tg.token);
   });

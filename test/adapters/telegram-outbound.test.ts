@@ -265,6 +265,23 @@ describe("telegram formatting", () => {
   });
 });
 
+describe("telegram refusals", () => {
+  it("turns a refused send into a platform_error for the core", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const u = tg.user();
+    let failure: unknown;
+    rig.behaviour = async (_m, reply) => {
+      tg.injectError(403, "Forbidden: bot was blocked by the user", "sendMessage");
+      failure = await reply.stream(deltas(["hi"], 5)).catch((e: unknown) => e);
+    };
+    tg.privateMessage(u, "hello");
+    await tg.waitFor(() => failure !== undefined, 5000);
+    expect(failure).toMatchObject({ name: "ParleyError", code: "platform_error" });
+    expect((failure as Error).message).toContain("Forbidden: bot was blocked by the user");
+  });
+});
+
 describe("telegram typing and replies", () => {
   it("shows typing every ~4 s while the model thinks, and stops at the first message", async () => {
     rig = await startRig();

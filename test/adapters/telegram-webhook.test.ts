@@ -74,6 +74,29 @@ describe("telegram webhook mode", () => {
   });
 });
 
+describe("telegram webhook refused", () => {
+  it("fails to start with a clear error when Telegram refuses the webhook, and frees the port", async () => {
+    const tg = await startFakeTelegram();
+    const port = await freePort();
+    const adapter = createTelegramAdapter({
+      token: tg.token,
+      apiRoot: tg.apiRoot,
+      botInfo: tg.botInfo,
+      webhook: { url: `http://127.0.0.1:${port}/hook`, secretToken: "spaces are not allowed", port, host: "127.0.0.1" },
+    });
+    const ctx: AdapterContext = { dispatch: async () => {}, commands: [], complete: async () => [], log: pino({ level: "silent" }) };
+    await expect(adapter.start(ctx)).rejects.toMatchObject({ name: "ParleyError", code: "platform_error", userMessage: "Telegram refused the webhook URL or secret." });
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once("error", reject);
+      again.listen(port, "127.0.0.1", resolve);
+    });
+    await new Promise((resolve) => again.close(resolve));
+    await adapter.stop();
+    await tg.close();
+  });
+});
+
 describe("telegram secrets", () => {
   it("never writes the token to logs or start errors", async () => {
     const lines: string[] = [];

@@ -97,6 +97,17 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   // reply cannot hang; polling retries them by itself.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 300, rethrowHttpErrors: true }));
 
+  let dispatch: AdapterContext["dispatch"] | undefined;
+  bot.catch((error) => log?.error({ err: safe(error.error) }, "Telegram update failed"));
+  // One chat (or forum topic) at a time, in order; different chats run concurrently.
+  bot.use(sequentialize((c: Context) => (c.chat ? `${c.chat.id}:${c.message?.is_topic_message ? (c.message.message_thread_id ?? "") : ""}` : undefined)));
+  bot.on("message", (c) => {
+    if (!dispatch) return;
+    const task = onMessage(c, dispatch).catch((error: unknown) => log?.error({ err: safe(error) }, "Telegram message failed"));
+    inFlight.add(task);
+    return task.finally(() => inFlight.delete(task));
+  });
+
   function toIncoming(inbound: InboundMessage, raw: unknown): IncomingMessage {
     return {
       platform: "telegram",
@@ -121,6 +132,14 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
         pacer: pacers.get(String(inbound.chatId)),
         minEditIntervalMs: inbound.isPrivate ? privateIntervalMs : groupIntervalMs,
         onWarning: (event, error) => log?.warn({ err: safe(error), chat: inbound.chatId }, event),
+        platformError: (error) => {
+          const detail = safe(error);
+          return new ParleyError("platform_error", "Telegram would not show my answer just now. Please try again.", {
+            cause: Object.assign(new Error(detail.message), { name: detail.name }),
+            retryable: true,
+            detail: `Telegram send/edit failed: ${detail.message}`,
+          });
+        },
       },
     );
     try {
@@ -155,26 +174,28 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
         // grammY retries getMe on network errors for ever; a start must end.
         await bot.init(AbortSignal.timeout(opts.startTimeoutMs ?? 30_000) as Parameters<typeof bot.init>[0]);
       } catch (error) {
-        throw new ParleyError("internal", "Telegram did not accept the bot token, or could not be reached.", {
+        throw new ParleyError("platform_error", "Telegram did not accept the bot token, or could not be reached.", {
           detail: `Telegram getMe failed: ${safe(error).message}`,
         });
       }
-      bot.catch((error) => log?.error({ err: safe(error.error) }, "Telegram update failed"));
-      // One chat (or forum topic) at a time, in order; different chats run concurrently.
-      bot.use(sequentialize((c: Context) => (c.chat ? `${c.chat.id}:${c.message?.is_topic_message ? (c.message.message_thread_id ?? "") : ""}` : undefined)));
-      bot.on("message", (c) => {
-        const task = onMessage(c, ctx.dispatch).catch((error) => log?.error({ err: safe(error) }, "Telegram message failed"));
-        inFlight.add(task);
-        return task.finally(() => inFlight.delete(task));
-      });
+      dispatch = ctx.dispatch;
       await registerCommands(ctx.commands);
 
       if (opts.webhook) {
         webhook = await startWebhookServer(bot, opts.webhook);
-        await bot.api.setWebhook(opts.webhook.url, { secret_token: opts.webhook.secretToken, allowed_updates: ["message"] });
+        try {
+          await bot.api.setWebhook(opts.webhook.url, { secret_token: opts.webhook.secretToken, allowed_updates: ["message"] });
+        } catch (error) {
+          await webhook.close();
+          webhook = undefined;
+          throw new ParleyError("platform_error", "Telegram refused the webhook URL or secret.", {
+            detail: `Telegram setWebhook failed: ${safe(error).message}`,
+          });
+        }
         log.info({ port: webhook.port, mode: "webhook" }, "Telegram bot @" + bot.botInfo.username + " is listening");
       } else {
-        await bot.api.deleteWebhook();
+        // Polling and a webhook exclude each other: Telegram answers getUpdates with 409 while a webhook is set.
+        await bot.api.deleteWebhook().catch((error: unknown) => log?.warn({ err: safe(error) }, "could not remove the Telegram webhook"));
         runner = run(bot, {
           runner: { fetch: { timeout: LONG_POLL_SEC, allowed_updates: ["message"] }, silent: true, retryInterval: 1_000 },
         });

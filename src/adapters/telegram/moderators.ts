@@ -44,7 +44,7 @@ export class GroupModerators {
       this.cache.set(chatId, { ids, fetchedAt: Date.now() });
       return ids;
     } catch (cause) {
-      throw new ParleyError("internal", "I couldn't check the group's admins with Telegram just now. Please try again.", {
+      throw new ParleyError("platform_error", "I couldn't check the group's admins with Telegram just now. Please try again.", {
         cause: this.safeError(cause),
         retryable: true,
         detail: `getChatAdministrators failed for chat ${chatId}`,

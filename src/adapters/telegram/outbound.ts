@@ -45,6 +45,8 @@ export interface ReplyDeps {
   minEditIntervalMs: number;
   /** Called when a send or edit had to fall back to plain text, or typing failed. */
   onWarning(event: string, error: unknown): void;
+  /** Converts grammY's error from a send or edit into the core's error (token removed). */
+  platformError(error: unknown): Error;
 }
 
 export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): TelegramReply {
@@ -112,13 +114,21 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
     }
   };
 
+  const converted = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      throw deps.platformError(error);
+    }
+  };
+
   const target = (html: boolean): LiveMessageTarget<number> => ({
     maxLength: TELEGRAM_MAX_LENGTH,
     minEditIntervalMs: deps.minEditIntervalMs,
     pacer: deps.pacer,
     firstMessageDelayMs: html ? FIRST_MESSAGE_DELAY_MS : 0,
-    send: (text) => (html ? formatted(text, (t, h) => sendPart(t, h)) : sendPart(text, false)),
-    edit: (id, text) => (html ? formatted(text, (t, h) => editPart(id, t, h)) : editPart(id, text, false)),
+    send: (text) => converted(() => (html ? formatted(text, (t, h) => sendPart(t, h)) : sendPart(text, false))),
+    edit: (id, text) => converted(() => (html ? formatted(text, (t, h) => editPart(id, t, h)) : editPart(id, text, false))),
   });
 
   return {
