@@ -57,8 +57,9 @@ describe("telegram streaming", () => {
       const calls = writes(tg, chatId);
       expect(calls[0]!.method).toBe("sendMessage");
       expect(calls[0]!.atMs - streams.get(chatId)!.seen.firstAtMs!).toBeLessThan(1000);
-      // The pacer spaces calls as they leave; allow a little for them to arrive.
-      for (const gap of gaps(calls)) expect(gap).toBeGreaterThanOrEqual(minGapMs - 60);
+      // The pacer spaces calls as they leave; allow for uneven network time on arrival.
+      for (const gap of gaps(calls)) expect(gap).toBeGreaterThanOrEqual(minGapMs - 150);
+      expect((calls.at(-1)!.atMs - calls[0]!.atMs) / (calls.length - 1)).toBeGreaterThanOrEqual(minGapMs - 20);
       expect(calls.length).toBeGreaterThanOrEqual(3);
       expect(calls.length).toBeLessThanOrEqual(6);
       expect(tg.botTexts(chatId)).toEqual([words_.join("").trim()]);
