@@ -51,6 +51,21 @@ describe("telegram inbound: private chats", () => {
   });
 });
 
+describe("telegram inbound: /start", () => {
+  it("turns the /start Telegram sends on first contact into /help, unless a start command exists", async () => {
+    rig = await startRig();
+    const u = rig.tg.user();
+    rig.tg.privateMessage(u, "/start");
+    await rig.waitReceived(1);
+    expect(rig.received[0]!.message.text).toBe("/help");
+    await rig.stop();
+    rig = await startRig({ commands: [command("start", "Say hello")] });
+    rig.tg.privateMessage(rig.tg.user(), "/start");
+    await rig.waitReceived(1);
+    expect(rig.received[0]!.message.text).toBe("/start");
+  });
+});
+
 describe("telegram inbound: groups", () => {
   it("is addressed by commands, @mentions and replies to its own messages, and not by chatter", async () => {
     rig = await startRig();

@@ -24,6 +24,12 @@ export function describeError(error: unknown, token: string): { name: string; me
   return { name: "Error", message: redact(String(error), token) };
 }
 
+/** An `Error` with the same name and message as grammY's, token removed, safe to keep as a `cause`. */
+export function safeError(error: unknown, token: string): Error {
+  const { name, message } = describeError(error, token);
+  return Object.assign(new Error(message), { name });
+}
+
 /** Telegram could not parse the HTML entities of a text it was sent. */
 export function isEntityParseError(error: unknown): boolean {
   return error instanceof GrammyError && error.error_code === 400 && /can't parse entities/i.test(error.description);

@@ -12,7 +12,7 @@ import type { Adapter, AdapterContext } from "../../core/adapter.js";
 import { ParleyError } from "../../core/errors.js";
 import type { Command, IncomingMessage } from "../../core/types.js";
 import { PacerPool } from "../shared/pacer.js";
-import { describeError, redact } from "./errors.js";
+import { describeError, redact, safeError } from "./errors.js";
 import { normaliseMessage, type InboundMessage } from "./inbound.js";
 import { GroupModerators } from "./moderators.js";
 import { createTelegramReply } from "./outbound.js";
@@ -71,7 +71,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   const safe = (error: unknown) => describeError(error, opts.token);
   // Private chats have positive ids, groups negative ones.
   const pacers = new PacerPool((chatId) => (Number(chatId) > 0 ? privateIntervalMs : groupIntervalMs));
-  const moderators = new GroupModerators(bot.api, opts.adminCacheMs ?? 300_000, (error) => Object.assign(new Error(safe(error).message), { name: safe(error).name }));
+  const moderators = new GroupModerators(bot.api, opts.adminCacheMs ?? 300_000, (error) => safeError(error, opts.token));
   const inFlight = new Set<Promise<void>>();
   let runner: RunnerHandle | undefined;
   let webhook: WebhookServer | undefined;
@@ -98,6 +98,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 300, rethrowHttpErrors: true }));
 
   let dispatch: AdapterContext["dispatch"] | undefined;
+  let hasStartCommand = false;
   bot.catch((error) => log?.error({ err: safe(error.error) }, "Telegram update failed"));
   // One chat (or forum topic) at a time, in order; different chats run concurrently.
   bot.use(sequentialize((c: Context) => (c.chat ? `${c.chat.id}:${c.message?.is_topic_message ? (c.message.message_thread_id ?? "") : ""}` : undefined)));
@@ -125,6 +126,8 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
     if (!message) return;
     const inbound = normaliseMessage(message, ctx.me);
     if (!inbound) return;
+    // Telegram clients send /start when someone first opens the bot: greet them with the help.
+    if (!hasStartCommand && /^\/start(?:\s|$)/.test(inbound.text)) inbound.text = "/help";
     const reply = createTelegramReply(
       { chatId: inbound.chatId, threadId: inbound.threadId, replyToMessageId: message.message_id },
       {
@@ -132,14 +135,12 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
         pacer: pacers.get(String(inbound.chatId)),
         minEditIntervalMs: inbound.isPrivate ? privateIntervalMs : groupIntervalMs,
         onWarning: (event, error) => log?.warn({ err: safe(error), chat: inbound.chatId }, event),
-        platformError: (error) => {
-          const detail = safe(error);
-          return new ParleyError("platform_error", "Telegram would not show my answer just now. Please try again.", {
-            cause: Object.assign(new Error(detail.message), { name: detail.name }),
+        platformError: (error) =>
+          new ParleyError("platform_error", "Telegram would not show my answer just now. Please try again.", {
+            cause: safeError(error, opts.token),
             retryable: true,
-            detail: `Telegram send/edit failed: ${detail.message}`,
-          });
-        },
+            detail: `Telegram send/edit failed: ${safe(error).message}`,
+          }),
       },
     );
     try {
@@ -179,6 +180,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
         });
       }
       dispatch = ctx.dispatch;
+      hasStartCommand = ctx.commands.some((c) => c.name === "start");
       await registerCommands(ctx.commands);
 
       if (opts.webhook) {
