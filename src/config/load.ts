@@ -135,7 +135,8 @@ function readConfigFile(env: Env): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-const numericPaths = /(Ms|Hours|Port|per\w+|tokensPerDay|maxStoredMessages|temperature)$/;
+// `.perMinute` and its siblings, but not `personaDir`.
+const numericPaths = /(Ms|Hours|Port|\.per[A-Z]\w*|tokensPerDay|maxStoredMessages|temperature)$/;
 
 function coerce(path: string, value: string, variable: string): unknown {
   if (path === "prefixes" || path === "discord.moderatorRoleIds") {

@@ -28,9 +28,6 @@ const priceSchema = z
   })
   .strict();
 
-/** Provider names appear in `provider/model` references, so they hold no slash. */
-const providerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, "must be letters, digits, '.', '_' or '-' (no '/')");
-
 const providerSchema = z
   .object({
     /** `ollama` (Ollama's own API) or `openai` (OpenAI and every compatible server). */
@@ -141,7 +138,7 @@ const llmSchema = z
     /** Sampling temperature when the persona sets none. */
     temperature: z.number().min(0).max(2).optional(),
     /** Several providers by name; replaces the single-provider settings above. */
-    providers: z.record(providerNameSchema, providerSchema).optional(),
+    providers: z.record(z.string(), providerSchema).optional(),
     /** `provider/model` answering when no persona model or route applies. @defaultValue the first model of the first provider */
     default: z.string().min(1).optional(),
     /** Routing rules, tried in order after the persona's model. @defaultValue [] */

@@ -38,7 +38,7 @@ export class AnswerStream {
     } catch (e) {
       if (!this.text || !isParleyError(e)) throw e;
       this.cut = e;
-      yield ` …\n\n*(${cutOffNote(e)})*`;
+      yield `${/\s$/.test(this.text) ? "" : " "}…\n\n*(${cutOffNote(e)})*`;
       return;
     }
     const fallback = this.done?.fallback;

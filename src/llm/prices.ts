@@ -10,9 +10,8 @@ export function costOf(price: ModelPrice | undefined, usage: TokenUsage): number
   return (usage.promptTokens * price.input + usage.completionTokens * price.output) / PER;
 }
 
-/** `$0.0123`, `$1.25`: enough digits to see the cost of a few answers. */
+/** `$1.25`, `$0.0027`, `0.75 EUR`: cents, or two significant digits below a cent so a few answers still show. */
 export function formatCost(cost: number, currency: string): string {
-  const digits = cost === 0 ? 2 : cost < 0.01 ? 4 : cost < 1 ? 3 : 2;
-  const amount = cost.toFixed(digits);
+  const amount = cost === 0 || cost >= 0.01 ? cost.toFixed(2) : cost.toPrecision(2);
   return /^[A-Za-z]{2,}$/.test(currency) ? `${amount} ${currency}` : `${currency}${amount}`;
 }

@@ -216,8 +216,14 @@ function fromProviderMap(llm: LlmConfig): ProviderSetup[] {
   return entries.map(([name, p]) => providerFrom(name, p, llm));
 }
 
+/** Provider names appear in `provider/model` references, so they hold no slash. */
+const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+
 function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig): ProviderSetup {
   const at = `llm.providers.${name}`;
+  if (!PROVIDER_NAME.test(name)) {
+    throw new LlmSetupError(`${at}: a provider name is up to 32 letters, digits, '.', '_' or '-' (no '/'), starting with a letter or digit.`);
+  }
   if (p.kind === "openai") {
     if (p.keepAlive !== undefined) throw new LlmSetupError(`${at}.keepAlive: only providers of kind ollama keep models loaded.`);
     if (p.maxLoadedModels !== undefined) throw new LlmSetupError(`${at}.maxLoadedModels: only providers of kind ollama keep models loaded.`);
