@@ -48,13 +48,17 @@ function describeProvider(h: ProviderHealth): string {
   if (!h.ok) parts.push(`not answering (${h.problem})`);
   else if (h.missing.length > 0) {
     parts.push(`answering, but ${h.missing.map((m) => `${m.model} is missing (${m.fix})`).join("; ")}`);
-  } else parts.push(`answering (${h.models.length} models)`);
+  } else parts.push(`answering (${plural(h.models.length, "model")})`);
   if (h.medianLatencyMs !== undefined) {
-    parts.push(`median ${Math.round(h.medianLatencyMs).toLocaleString("en")} ms to first token over ${h.latencySamples} answers`);
+    parts.push(`median ${Math.round(h.medianLatencyMs).toLocaleString("en")} ms to first token over ${plural(h.latencySamples, "answer")}`);
   }
   if (h.coolingDownMs > 0) parts.push(`skipped for ${Math.ceil(h.coolingDownMs / 1000)} s after repeated failures`);
   if (h.loadedModels && h.loadedModels.length > 0) parts.push(`kept loaded: ${h.loadedModels.join(", ")}`);
   return `${h.name}: ${parts.join("; ")}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function formatUptime(ms: number): string {

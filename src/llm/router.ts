@@ -203,12 +203,13 @@ export class ModelRouter {
           if (shown.text || opts.signal?.aborted) throw e;
           this.#log.warn({ provider: target.provider, model: target.model, code: e.code, attempt, detail: e.message }, "model call failed");
           failures.push({ target, error: e });
-          if (!e.retryable || attempt >= this.#setup.retry.attempts) break;
+          if (!e.retryable) break;
           if (e.retryAfterMs !== undefined && e.retryAfterMs > this.#setup.retry.maxDelayMs) {
             // Waiting that long would keep the user waiting: stay away and let the next model answer.
             slot.breaker.holdOff(e.retryAfterMs);
             break;
           }
+          if (attempt >= this.#setup.retry.attempts) break;
           if (slot.breaker.waitMs() > 0) break;
           await sleep(backoffMs(attempt, this.#setup.retry, e.retryAfterMs, this.#random), opts.signal);
         }
@@ -308,8 +309,12 @@ export class ModelRouter {
 
 function coolingDown(slot: Slot, waitMs: number): ParleyError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  const why = slot.lastProblem?.userMessage ?? `The ${slot.setup.name} model server failed repeatedly.`;
-  return new ParleyError(slot.lastProblem?.code ?? "provider_unavailable", `${why} I'll try it again in ${seconds} s.`, {
+  const code = slot.lastProblem?.code ?? "provider_unavailable";
+  const message =
+    code === "provider_rate_limited"
+      ? `The ${slot.setup.name} model server is rate limiting us; try again in ${seconds} s.`
+      : `${slot.lastProblem?.userMessage ?? `The ${slot.setup.name} model server failed repeatedly.`} I'll try it again in ${seconds} s.`;
+  return new ParleyError(code, message, {
     retryable: true,
     retryAfterMs: waitMs,
     detail: `${slot.setup.name}: skipped for ${seconds} s after repeated failures`,

@@ -61,7 +61,7 @@ describe("cool-down of a failing provider", () => {
     expect(second.ms).toBeLessThan(NO_WAIT_MS);
     expect(chatCalls(ollama.requests)).toHaveLength(1);
 
-    expect(await say("/status")).toMatch(/^primary: answering \(1 models\); skipped for [12] s after repeated failures$/m);
+    expect(await say("/status")).toMatch(/^primary: answering \(1 model\); skipped for [12] s after repeated failures$/m);
 
     // Healed, and the cool-down over: the first model answers again, without a note.
     ollama.setFault(null);
@@ -95,6 +95,18 @@ describe("cool-down of a failing provider", () => {
     expect(first.ms).toBeGreaterThanOrEqual(fastLlm.timeoutMs);
     const second = await timed(() => say("two"));
     expect(second.value).toMatch(/^The primary model server did not answer in time\. I'll try it again in [12] s\.$/);
+    expect(second.ms).toBeLessThan(NO_WAIT_MS);
+    expect(chatCalls(ollama.requests)).toHaveLength(1);
+  });
+
+  it("stays away from a provider for as long as its 429 asked when that is longer than retries wait", async () => {
+    bot = await start(100, false);
+    ollama.setFault({ kind: "429", retryAfterSec: 30 });
+    const first = await timed(() => say("one"));
+    expect(first.value).toBe("The primary model server is rate limiting us; try again in 30 s.");
+    expect(first.ms).toBeLessThan(fastLlm.retry.maxDelayMs);
+    const second = await timed(() => say("two"));
+    expect(second.value).toMatch(/^The primary model server is rate limiting us; try again in (29|30) s\.$/);
     expect(second.ms).toBeLessThan(NO_WAIT_MS);
     expect(chatCalls(ollama.requests)).toHaveLength(1);
   });

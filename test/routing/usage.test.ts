@@ -116,6 +116,6 @@ describe("token accounting", () => {
     expect(median).toBeGreaterThanOrEqual(55);
     expect(median).toBeLessThan(2000);
     // No answers from the other provider yet: no median to show.
-    expect((await bot.say("/status")).split("\n").find((l) => l.startsWith("hosted:"))).toBe("hosted: answering (1 models)");
+    expect((await bot.say("/status")).split("\n").find((l) => l.startsWith("hosted:"))).toBe("hosted: answering (1 model)");
   });
 });
