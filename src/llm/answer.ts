@@ -38,14 +38,20 @@ export class AnswerStream {
     } catch (e) {
       if (!this.text || !isParleyError(e)) throw e;
       this.cut = e;
-      yield `${/\s$/.test(this.text) ? "" : " "}…\n\n*(${cutOffNote(e)})*`;
+      yield `${/\s$/.test(this.text) ? "" : " "}…${closeOpenFence(this.text)}\n\n*(${cutOffNote(e)})*`;
       return;
     }
     const fallback = this.done?.fallback;
     if (fallback && this.done?.target && this.text.trim()) {
-      yield `\n\n*(answered by ${this.done.target} because ${fallback.from} ${fallback.reason})*`;
+      yield `${closeOpenFence(this.text)}\n\n*(answered by ${this.done.target} because ${fallback.from} ${fallback.reason})*`;
     }
   }
+}
+
+/** A note after an unclosed code block would be shown as code: close the block first. */
+function closeOpenFence(text: string): string {
+  const fences = text.match(/^ {0,3}(```|~~~)/gm)?.length ?? 0;
+  return fences % 2 === 1 ? "\n```" : "";
 }
 
 function cutOffNote(e: ParleyError): string {

@@ -1,5 +1,8 @@
 /** The small parts the router is made of. */
 import { describe, expect, it } from "vitest";
+import { ParleyError } from "../../src/core/errors.js";
+import { AnswerStream } from "../../src/llm/answer.js";
+import type { ChatDelta } from "../../src/llm/types.js";
 import { backoffMs } from "../../src/llm/backoff.js";
 import { CircuitBreaker } from "../../src/llm/breaker.js";
 import { LatencyWindow } from "../../src/llm/latency.js";
@@ -113,5 +116,36 @@ describe("targets and keep-alive", () => {
     ]);
     expect([0, "0", "0s", "0m"].every(unloadsAtOnce)).toBe(true);
     expect(["30m", 5, -1, undefined].some(unloadsAtOnce)).toBe(false);
+  });
+});
+
+describe("answer notes", () => {
+  async function shown(deltas: ChatDelta[], failAfter = false): Promise<{ text: string; stream: AnswerStream }> {
+    async function* source(): AsyncGenerator<ChatDelta> {
+      yield* deltas;
+      if (failAfter) throw new ParleyError("stream_cut", "The answer from the local model server stopped before its end.");
+    }
+    const stream = new AnswerStream(source());
+    let text = "";
+    for await (const piece of stream.shown()) text += piece;
+    return { text, stream };
+  }
+
+  it("closes an open code block before a note, and keeps the model's text apart", async () => {
+    const cut = await shown([{ type: "text", text: "Here:\n```ts\nconst x = 1;" }], true);
+    expect(cut.text).toBe("Here:\n```ts\nconst x = 1; …\n```\n\n*(answer cut off: the answer from the local model server stopped before its end)*");
+    expect(cut.stream.text).toBe("Here:\n```ts\nconst x = 1;");
+    expect(cut.stream.cut?.code).toBe("stream_cut");
+
+    const fallback = await shown([
+      { type: "text", text: "Done.\n```\nok\n```" },
+      { type: "done", model: "m", target: "b/m", fallback: { from: "a/m", reason: "was unavailable" } },
+    ]);
+    expect(fallback.text).toBe("Done.\n```\nok\n```\n\n*(answered by b/m because a/m was unavailable)*");
+    expect(fallback.stream.text).toBe("Done.\n```\nok\n```");
+  });
+
+  it("rethrows a failure before any text: there is nothing to mark", async () => {
+    await expect(shown([], true)).rejects.toThrow("stopped before its end");
   });
 });
