@@ -6,6 +6,7 @@
  */
 import os from "node:os";
 import { performance } from "node:perf_hooks";
+import { fallbackTable, measureFallback, readFallbackSettings } from "./fallback.js";
 import { measureGrowth, type GrowthResult } from "./growth.js";
 import { startEnvironment, type BenchEnvironment } from "./harness.js";
 import { measureOverhead, type OverheadResult } from "./overhead.js";
@@ -147,6 +148,14 @@ async function main(): Promise<void> {
           `\n   (${settings.growthMessages} messages per size after ${settings.growthWarmup} warm-up, sizes round-robin; ratios to the smallest size)\n`,
       );
       console.log(growthTable(results));
+    }
+    if (settings.suites.includes("fallback")) {
+      const result = await measureFallback(readFallbackSettings(), progress);
+      console.log(
+        `\n3. Answering when the first provider is down: refused, or hanging until its timeout, with and without` +
+          `\n   the cool-down that skips a failing provider; ratios to a healthy call\n`,
+      );
+      console.log(fallbackTable(result));
     }
     console.log(`\nTotal ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   } finally {

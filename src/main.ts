@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import type { Adapter } from "./core/adapter.js";
 import { createConsoleAdapter } from "./adapters/console/index.js";
+import { providerSecrets } from "./llm/providers.js";
 import { createLogger } from "./log.js";
 
 /** The adapters whose tokens are set; the console when none is (or `--console`). */
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const secrets = [config.telegram.token, config.discord.token, config.llm.apiKey, config.telegram.webhookSecret].filter(
+  const secrets = [config.telegram.token, config.discord.token, config.telegram.webhookSecret, ...providerSecrets(config)].filter(
     (s): s is string => Boolean(s),
   );
   const log = createLogger(config.logLevel, secrets);

@@ -56,7 +56,9 @@ export async function foldOldTurns(services: Services, channelKey: string): Prom
     for await (const delta of llm.chat(llm.defaultChoice, messages, { temperature: 0.2 })) {
       if (delta.type === "text") text += delta.text;
       else if (delta.usage) {
-        await services.usage.record({ userKey: `summary:${channelKey}`, channelKey, ...delta.usage });
+        // Summaries are the channel's cost, not one member's: a pseudo-user keeps them out of anyone's budget.
+        const cost = delta.target ? llm.costOf(delta.target, delta.usage) : 0;
+        await services.usage.record({ userKey: `summary:${channelKey}`, channelKey, ...delta.usage, cost, model: delta.target });
       }
     }
   } catch (e) {

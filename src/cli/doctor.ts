@@ -1,7 +1,7 @@
 import pino from "pino";
 import { ConfigError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { createRouter } from "../llm/providers.js";
+import { checkConfiguredProviders, providerSecrets } from "../llm/providers.js";
 import { redactSecrets } from "../log.js";
 import { PersonaCatalog, shippedPersonaDir } from "../personas/catalog.js";
 import { createKeyValueStore } from "../store/kv.js";
@@ -36,7 +36,9 @@ export async function runDoctor(env: Env, out: NodeJS.WritableStream): Promise<n
     print({ name: "configuration", ok: false, detail: e instanceof ConfigError ? `${e.message} Fix it and run doctor again.` : String(e) });
     return 1;
   }
-  const secrets = [config.telegram.token, config.discord.token, config.llm.apiKey].filter((s): s is string => Boolean(s));
+  const secrets = [config.telegram.token, config.discord.token, config.telegram.webhookSecret, ...providerSecrets(config)].filter(
+    (s): s is string => Boolean(s),
+  );
   const safe = (text: string) => redactSecrets(text, secrets);
 
   try {
@@ -82,20 +84,16 @@ export async function runDoctor(env: Env, out: NodeJS.WritableStream): Promise<n
   if (platforms.length === 0) print({ name: "platforms", ok: true, detail: "no TELEGRAM_BOT_TOKEN or DISCORD_TOKEN: the bot will chat in the terminal" });
 
   const log = pino({ level: "silent" });
-  const router = createRouter(config, log);
-  const wanted = router.defaultChoice;
-  for (const health of await router.health(timeoutMs)) {
-    if (!health.ok) {
-      print({ name: `provider ${health.name}`, ok: false, detail: safe(`${health.problem ?? "not answering"}`) });
+  for (const check of await checkConfiguredProviders(config, timeoutMs, log)) {
+    if (!check.ok) {
+      print({ name: `provider ${check.name}`, ok: false, detail: safe(check.problem ?? "not answering") });
       continue;
     }
-    const missing = health.name === wanted.provider.name && !health.models.some((m) => m === wanted.model || m === `${wanted.model}:latest`);
+    const missing = check.missing.map((m) => `${m.model} is missing (${m.fix})`);
     print({
-      name: `provider ${health.name}`,
-      ok: !missing,
-      detail: missing
-        ? `answering, but model ${wanted.model} is missing${wanted.provider.kind === "ollama" ? `: run ollama pull ${wanted.model}` : " (check LLM_MODEL)"}`
-        : `answering, ${health.models.length} models, ${wanted.model} available`,
+      name: `provider ${check.name}`,
+      ok: missing.length === 0,
+      detail: safe(missing.length > 0 ? `answering, but ${missing.join("; ")}` : `answering in ${Math.round(check.latencyMs)} ms, ${check.models.length} models, every configured model available`),
     });
   }
 

@@ -1,6 +1,6 @@
 import pino from "pino";
 import { ConfigError, loadConfig } from "../config/load.js";
-import { createRouter } from "../llm/providers.js";
+import { checkConfiguredProviders } from "../llm/providers.js";
 
 /** Prints the models of every configured provider; 1 when a provider does not answer. */
 export async function listModels(env: Record<string, string | undefined>, out: NodeJS.WritableStream): Promise<number> {
@@ -12,9 +12,8 @@ export async function listModels(env: Record<string, string | undefined>, out: N
     out.write(`configuration: ${e.message}\n`);
     return 1;
   }
-  const router = createRouter(config, pino({ level: "silent" }));
   let failed = 0;
-  for (const health of await router.health(8_000)) {
+  for (const health of await checkConfiguredProviders(config, 8_000, pino({ level: "silent" }))) {
     if (!health.ok) {
       failed++;
       out.write(`${health.name}: not answering (${health.problem})\n`);
