@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeDiscord, type FakeDiscord } from "../fakes/discord/index.js";
@@ -52,7 +55,7 @@ describe("parley doctor and parley models", () => {
     expect(out).toMatch(/^ok +configuration/m);
     expect(out).toMatch(/^ok +telegram: token belongs to @parley_test_bot/m);
     expect(out).toMatch(/^ok +discord: token belongs to/m);
-    expect(out).toMatch(/^ok +provider ollama: .*llama3\.2 available/m);
+    expect(out).toMatch(/^ok +provider ollama: answering in \d+ ms, 2 models, every configured model available/m);
     expect(out).toMatch(/^ok +redis: answering/m);
     expect(out).toContain("All checks passed.");
     expect(code).toBe(0);
@@ -74,6 +77,27 @@ describe("parley doctor and parley models", () => {
     expect(out).toMatch(/^FAIL +redis: not answering/m);
     expect(out).not.toContain("AAwrongwrong");
     expect(out).not.toContain("not.a-real.token");
+    expect(code).toBe(1);
+  });
+
+  it("checks every configured provider and model of a multi-provider config", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "parley-doctor-"));
+    const file = join(dir, "parley.yaml");
+    const down = await unusedPort();
+    writeFileSync(
+      file,
+      [
+        "llm:",
+        "  providers:",
+        `    local: { kind: ollama, baseUrl: "${ollama.url}", models: [llama3.2, qwen2.5-coder:7b, phi4] }`,
+        `    spare: { kind: ollama, baseUrl: "http://127.0.0.1:${down}", models: [llama3.2] }`,
+        "  default: local/llama3.2",
+        "  fallback: [spare/llama3.2]",
+      ].join("\n"),
+    );
+    const { code, out } = await parley(["doctor"], { ...botEnv({ PARLEY_CONFIG: file }) });
+    expect(out).toMatch(/^FAIL +provider local: answering, but phi4 is missing \(ollama pull phi4\)/m);
+    expect(out).toMatch(/^FAIL +provider spare: Could not reach/m);
     expect(code).toBe(1);
   });
 
