@@ -52,10 +52,12 @@ async function main(): Promise<void> {
   const secrets = [config.telegram.token, config.discord.token, config.telegram.webhookSecret, ...providerSecrets(config)].filter(
     (s): s is string => Boolean(s),
   );
-  const log = createLogger(config.logLevel, secrets);
+  const adapters = await chooseAdapters(config);
+  // Someone typing in a terminal wants answers, not JSON lines between them.
+  const typing = adapters.every((a) => a.platform === "console") && process.stdin.isTTY && !process.env.LOG_LEVEL;
+  const log = createLogger(typing && config.logLevel === "info" ? "warn" : config.logLevel, secrets);
   process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
 
-  const adapters = await chooseAdapters(config);
   let app;
   try {
     app = await startApp({ config, log, adapters });
