@@ -36,7 +36,7 @@ export const status: Command = {
 
     const tokens = today.promptTokens + today.completionTokens;
     const cost = llm.hasPrices ? `, ${formatCost(today.cost, llm.currency)}` : "";
-    lines.push(`Today (UTC): ${today.requests} requests, ${tokens.toLocaleString("en")} tokens${cost}`);
+    lines.push(`Today (UTC): ${today.requests} request${today.requests === 1 ? "" : "s"}, ${tokens.toLocaleString("en")} tokens${cost}`);
     lines.push(`Uptime: ${formatUptime(Date.now() - services.startedAt)}`);
     lines.push(`Store: ${services.config.redisUrl ? "Redis" : "in memory (lost on restart)"}`);
     await reply.send(lines.join("\n"));
