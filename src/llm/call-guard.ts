@@ -24,6 +24,10 @@ export interface CallGuard {
    * Iterates `source`, ending with the abort reason as soon as `signal`
    * aborts. Needed because undici (Node 20) leaves a read pending forever
    * when a fetch is aborted after its body arrived but before it was read.
+   * Every item restarts the silence timer, text or not: a thinking model
+   * streams reasoning chunks (Ollama `thinking`, `reasoning_content`) long
+   * before its first word, and is not silent meanwhile. The timer is
+   * stopped while the consumer holds an item.
    */
   iterate<T>(source: AsyncIterable<T>): AsyncGenerator<T>;
   /** Ends the call: clears the timer and aborts whatever is still in flight. */
@@ -50,6 +54,10 @@ export function startCallGuard(timeoutMs: number, callerSignal?: AbortSignal): C
   const disarm = () => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
+  };
+  const rearm = () => {
+    disarm();
+    arm();
   };
   arm();
 
@@ -85,7 +93,9 @@ export function startCallGuard(timeoutMs: number, callerSignal?: AbortSignal): C
           finished = true;
           return;
         }
+        disarm();
         yield step.value;
+        rearm();
       }
     } finally {
       // Not awaited: after an abort, the source's cleanup may itself wait on the stuck read.
@@ -107,10 +117,7 @@ export function startCallGuard(timeoutMs: number, callerSignal?: AbortSignal): C
       return callerSignal?.reason;
     },
     pause: disarm,
-    resume() {
-      disarm();
-      arm();
-    },
+    resume: rearm,
     dispose() {
       disarm();
       callerSignal?.removeEventListener("abort", onCallerAbort);

@@ -114,10 +114,8 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
         chunksSeen++;
         const text = part.message?.content;
         if (text) {
-          guard.pause();
           yield { type: "text", text };
           ctx.textYielded = true;
-          guard.resume();
         }
         if (part.done) {
           yield { type: "done", model: part.model || req.model, usage: usageOf(part) };

@@ -124,10 +124,8 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
         if (choice?.finish_reason) finished = true;
         const text = choice?.delta?.content;
         if (text) {
-          guard.pause();
           yield { type: "text", text };
           ctx.textYielded = true;
-          guard.resume();
         }
       }
     } catch (e) {

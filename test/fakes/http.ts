@@ -46,6 +46,12 @@ export interface FakeAnswer {
   chunks?: string[];
   /** Wait before each chunk, in milliseconds. Default 0. */
   chunkDelayMs?: number;
+  /**
+   * Reasoning pieces streamed before the answer, each after `chunkDelayMs`,
+   * as a thinking model sends them: Ollama `message.thinking` with empty
+   * `content`, OpenAI-compatible `delta.reasoning_content`. Not counted.
+   */
+  thinking?: string[];
   promptTokens?: number;
   completionTokens?: number;
 }
@@ -135,7 +141,7 @@ export function defaultAnswer(call: FakeChatCall): RecordedAnswer {
 export function resolveAnswer(
   call: FakeChatCall,
   scripted: FakeAnswer | string,
-): { answer: RecordedAnswer; chunkDelayMs: number } {
+): { answer: RecordedAnswer; chunkDelayMs: number; thinking: string[] } {
   const script: FakeAnswer = typeof scripted === "string" ? { text: scripted } : scripted;
   const chunks = script.chunks ?? splitIntoChunks(script.text ?? "");
   return {
@@ -146,6 +152,7 @@ export function resolveAnswer(
       completionTokens: script.completionTokens ?? chunks.length,
     },
     chunkDelayMs: script.chunkDelayMs ?? 0,
+    thinking: script.thinking ?? [],
   };
 }
 

@@ -173,7 +173,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     call: FakeChatCall,
     field: Field,
   ): Promise<void> {
-    const { answer: sent, chunkDelayMs } = await prepare(call, record);
+    const { answer: sent, chunkDelayMs, thinking } = await prepare(call, record);
     const final = { done_reason: "stop", done: true, ...finalStats(sent) };
     if (!call.stream) {
       if (!(await pause(chunkDelayMs * sent.chunks.length, closing))) return;
@@ -182,6 +182,11 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       return;
     }
     res.writeHead(200, { "content-type": "application/x-ndjson" });
+    for (const piece of thinking) {
+      if (!(await pause(chunkDelayMs, closing)) || res.destroyed) return;
+      const message = { role: "assistant", content: "", thinking: piece };
+      res.write(`${JSON.stringify({ model: call.model, created_at: new Date().toISOString(), message, done: false })}\n`);
+    }
     for (const chunk of sent.chunks) {
       if (!(await pause(chunkDelayMs, closing)) || res.destroyed) return;
       res.write(line(call, field, chunk, { done: false }));

@@ -155,6 +155,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       first: (content: string) =>
         event([choice(variants.noRoleInFirstDelta ? { content } : { role: "assistant", content }, null)]),
       content: (content: string) => event([choice({ content }, null)]),
+      reasoning: (text: string) => event([choice({ content: null, reasoning_content: text }, null)]),
       finish: (answer: RecordedAnswer) =>
         event(
           [choice({}, "stop")],
@@ -218,7 +219,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     }
     if (!models.includes(model)) return sendJson(res, 404, modelNotFound(model));
 
-    const { answer: sent, chunkDelayMs } = await prepare(call, record);
+    const { answer: sent, chunkDelayMs, thinking } = await prepare(call, record);
     if (!call.stream) {
       if (!(await pause(chunkDelayMs * sent.chunks.length, closing))) return;
       return sendJson(res, 200, {
@@ -240,6 +241,10 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     }
     const chunks = chunkMaker(call);
     res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+    for (const piece of thinking) {
+      if (!(await pause(chunkDelayMs, closing)) || res.destroyed) return;
+      res.write(chunks.reasoning(piece));
+    }
     for (const [i, text] of sent.chunks.entries()) {
       if (!(await pause(chunkDelayMs, closing)) || res.destroyed) return;
       res.write(i === 0 ? chunks.first(text) : chunks.content(text));

@@ -116,6 +116,15 @@ describe("ollama provider: answers", () => {
     expect(got.done?.type).toBe("done");
   });
 
+  it("a thinking model's reasoning chunks (no content) keep the call alive, and are not shown", async () => {
+    const thinking = ["Let ", "me ", "think ", "about ", "it."];
+    fake.setResponder(() => ({ thinking, chunks: ["Fine."], chunkDelayMs: TIMEOUT_MS / 2 }));
+    const got = await collect(provider().chat(request));
+    expect(got.error).toBeUndefined();
+    expect(got.text).toBe("Fine.");
+    expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS * 2);
+  });
+
   it("lists the server's models", async () => {
     expect(await provider().models()).toEqual(["llama3.2:latest", "qwen2.5:0.5b"]);
     fake.setModels(["mistral"]);

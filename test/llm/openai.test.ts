@@ -145,6 +145,15 @@ describe("openai provider: answers", () => {
     expect(got.done?.usage).toBeDefined();
   });
 
+  it("a reasoning model's reasoning_content chunks keep the call alive, and are not shown", async () => {
+    const thinking = ["Let ", "me ", "think ", "about ", "it."];
+    fake.setResponder(() => ({ thinking, chunks: ["Fine."], chunkDelayMs: TIMEOUT_MS / 2 }));
+    const got = await collect(provider().chat(request));
+    expect(got.error).toBeUndefined();
+    expect(got.text).toBe("Fine.");
+    expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS * 2);
+  });
+
   it("lists the server's models", async () => {
     expect(await provider().models()).toEqual(["gpt-4o-mini", "llama-3.1-8b-instant"]);
   });
