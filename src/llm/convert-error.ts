@@ -109,7 +109,7 @@ export function statusError(ctx: CallContext, info: StatusInfo): ParleyError {
     // No cause: the client's error carries the server's words, which may echo the key.
     return new ParleyError("provider_auth", `${who} refused our API key (missing or wrong).`, { detail: what });
   }
-  if (status === 404 && info.modelMissing) {
+  if ((status === 404 || status === 400) && info.modelMissing) {
     return new ParleyError("model_not_found", modelNotFoundMessage(ctx), { cause, detail: what });
   }
   if (status === 408) return timeoutError(ctx, cause);
@@ -123,7 +123,7 @@ export function statusError(ctx: CallContext, info: StatusInfo): ParleyError {
     });
   }
   if (status >= 500) {
-    return new ParleyError("provider_error", `${who} had an internal error.`, {
+    return new ParleyError("provider_error", `${who} had an internal error${ollamaSays(ctx, info)}.`, {
       cause,
       retryable: true,
       retryAfterMs,
@@ -132,12 +132,58 @@ export function statusError(ctx: CallContext, info: StatusInfo): ParleyError {
   }
   if (status === 404) {
     // Not the model: the address points at something that is not this API.
-    return new ParleyError("provider_bad_request", `${who} does not offer this API; check its address.`, {
+    const hint = ctx.kind === "openai" ? " (an OpenAI-compatible address usually ends in /v1)" : "";
+    return new ParleyError("provider_bad_request", `${who} does not offer this API; check its address${hint}.`, {
       cause,
       detail: what,
     });
   }
-  return new ParleyError("provider_bad_request", `${who} refused the request.`, { cause, detail: what });
+  return new ParleyError("provider_bad_request", `${who} refused the request${ollamaSays(ctx, info)}.`, { cause, detail: what });
+}
+
+/**
+ * Ollama's own words after a 400 or 5xx (`model requires more system memory
+ * (5.6 GiB) than is available`, `"x" does not support chat`): what the user
+ * can act on. Ollama holds no API key to echo; addresses of its internal
+ * runner are left out all the same.
+ */
+function ollamaSays(ctx: CallContext, info: StatusInfo): string {
+  if (ctx.kind !== "ollama" || !info.serverMessage) return "";
+  const words = info.serverMessage
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "…")
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/[.\s]+$/, "")
+    .slice(0, SERVER_MESSAGE_MAX_CHARS);
+  return words ? `: ${words}` : "";
+}
+
+/** `6m0s`, `1.5s`, `20ms`, `1h2m3.5s` (the `x-ratelimit-reset-*` headers) in milliseconds; undefined when unreadable. */
+export function resetDurationMs(text: string | null | undefined): number | undefined {
+  const value = text?.trim() ?? "";
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== value) return undefined;
+  const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  return parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * unitMs[unit!]!, 0);
+}
+
+/**
+ * For a 429 without `retry-after`: when OpenAI's (and Groq's)
+ * `x-ratelimit-reset-requests` / `-tokens` say the exhausted window reopens
+ * (`x-ratelimit-remaining-*: 0`; the later of two). When neither says which
+ * is exhausted, the sooner reset: a guess too long would hold the provider
+ * off for minutes. Undefined without those headers.
+ */
+export function rateLimitResetMsFrom(headers: { get(name: string): string | null } | undefined): number | undefined {
+  const windows = ["requests", "tokens"]
+    .map((kind) => ({
+      resetMs: resetDurationMs(headers?.get(`x-ratelimit-reset-${kind}`)),
+      exhausted: headers?.get(`x-ratelimit-remaining-${kind}`)?.trim() === "0",
+    }))
+    .filter((w): w is { resetMs: number; exhausted: boolean } => w.resetMs !== undefined);
+  if (windows.length === 0) return undefined;
+  const exhausted = windows.filter((w) => w.exhausted).map((w) => w.resetMs);
+  return exhausted.length > 0 ? Math.max(...exhausted) : Math.min(...windows.map((w) => w.resetMs));
 }
 
 /** `retry-after-ms`, or `retry-after` in seconds or as an HTTP date; undefined when absent or unreadable. */

@@ -9,6 +9,7 @@ import { ParleyError } from "../core/errors.js";
 import { startCallGuard, type CallGuard } from "./call-guard.js";
 import {
   badResponseError,
+  rateLimitResetMsFrom,
   retryAfterMsFrom,
   statusError,
   streamCutError,
@@ -18,6 +19,7 @@ import {
   unavailableError,
   type CallContext,
 } from "./convert-error.js";
+import { endMarkingFetch, sawEndMarker } from "./sse-end.js";
 import type { ChatDelta, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
 
 export interface OpenAiProviderOptions {
@@ -40,6 +42,12 @@ export interface OpenAiProviderOptions {
   sendStreamOptions?: boolean;
 }
 
+/**
+ * How servers that answer an unknown model with 400 rather than 404 say so
+ * (OpenRouter: `x is not a valid model ID`; LM Studio: `Model "x" not found`).
+ */
+const MODEL_MISSING = /\bmodel\b.*\b(not found|does not exist|not exist)|not a valid model|invalid model|unknown model/i;
+
 /** Sent when no key is configured: the client insists on one, local servers ignore it. */
 const PLACEHOLDER_API_KEY = "not-needed";
 
@@ -53,8 +61,9 @@ function convert(e: unknown, ctx: CallContext, guard: CallGuard): unknown {
       return statusError(ctx, {
         status: e.status,
         serverMessage: e.message,
-        retryAfterMs: retryAfterMsFrom(e.headers),
-        modelMissing: e.code === "model_not_found" || /model/i.test(e.message),
+        // OpenAI itself often sends no retry-after on a 429, only when its windows reset.
+        retryAfterMs: retryAfterMsFrom(e.headers) ?? (e.status === 429 ? rateLimitResetMsFrom(e.headers) : undefined),
+        modelMissing: e.code === "model_not_found" || (e.status === 404 ? /model/i : MODEL_MISSING).test(e.message),
         cause: e,
       });
     }
@@ -78,12 +87,22 @@ function usageOf(raw: OpenAI.CompletionUsage | null | undefined): TokenUsage | u
   return { promptTokens: raw.prompt_tokens, completionTokens: raw.completion_tokens };
 }
 
+/**
+ * The counts a chunk carries: `usage` (OpenAI's own chunk, or the last choice
+ * chunk of llama.cpp, vLLM, LM Studio), or `x_groq.usage` (Groq's own place).
+ */
+function chunkUsage(chunk: OpenAI.ChatCompletionChunk): TokenUsage | undefined {
+  const groq = (chunk as { x_groq?: { usage?: OpenAI.CompletionUsage | null } }).x_groq;
+  return usageOf(chunk.usage) ?? usageOf(groq?.usage);
+}
+
 export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
   const client = new OpenAI({
     baseURL: opts.baseURL,
     apiKey: opts.apiKey || PLACEHOLDER_API_KEY,
     maxRetries: 0, // the router retries, across providers
     timeout: opts.timeoutMs,
+    fetch: endMarkingFetch(),
     ...(opts.log ? { logger: clientLogger(opts.log, opts.name), logLevel: "warn" as const } : { logLevel: "off" as const }),
   });
 
@@ -114,20 +133,22 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
         },
         { signal: guard.signal },
       );
-      const stream = await guard.race(call);
+      const { data: stream, response } = await guard.race(call.withResponse());
       for await (const chunk of guard.iterate(stream)) {
         chunksSeen++;
         if (chunk.model) model = chunk.model;
-        // Usage comes in its own chunk (OpenAI) or on the last choice chunk (some compatible servers).
-        usage = usageOf(chunk.usage) ?? usage;
-        const choice = chunk.choices?.[0];
-        if (choice?.finish_reason) finished = true;
-        const text = choice?.delta?.content;
+        const counted = chunkUsage(chunk);
+        usage = counted ?? usage;
+        // Usage comes last: with it, or a finish_reason on any choice, the answer is whole.
+        if (counted || chunk.choices?.some((c) => c.finish_reason)) finished = true;
+        const text = chunk.choices?.[0]?.delta?.content;
         if (text) {
           yield { type: "text", text };
           ctx.textYielded = true;
         }
       }
+      // Some compatible servers send no finish_reason, but still end with `data: [DONE]`.
+      if (chunksSeen > 0 && sawEndMarker(response)) finished = true;
     } catch (e) {
       throw fail(e, ctx, guard);
     } finally {

@@ -64,6 +64,9 @@ export type Responder = (call: FakeChatCall) => FakeAnswer | string | Promise<Fa
  * - `400`, `401`, `429`, `500`, `503`: that status with the server's own error JSON
  *   (`429` carries `retry-after`);
  * - `404-model`: the server's "model not found" answer;
+ * - `400-model`: an unknown model refused with 400, as OpenRouter and LM Studio do;
+ * - `stream-error`: a streamed answer whose first chunk is followed by the
+ *   protocol's error object (Ollama `{"error": ...}` line, SSE `data: {"error": {...}}`);
  * - `hang`: accept the request and never send anything;
  * - `stall`: send the first chunk of a streamed answer, then nothing more;
  * - `cut`: send the first chunk, then destroy the socket;
@@ -76,6 +79,8 @@ export type FaultKind =
   | "500"
   | "503"
   | "404-model"
+  | "400-model"
+  | "stream-error"
   | "hang"
   | "stall"
   | "cut"
@@ -85,8 +90,12 @@ export interface Fault {
   kind: FaultKind;
   /** Keep failing until `setFault(null)`. Default false: the fault hits one request only. */
   sticky?: boolean;
-  /** `retry-after` header of a `429`, in seconds. Default 2. */
-  retryAfterSec?: number;
+  /** `retry-after` header of a `429`, in seconds; `null` sends none. Default 2. */
+  retryAfterSec?: number | null;
+  /** More headers on a status fault (e.g. `x-ratelimit-reset-requests`). */
+  headers?: Record<string, string>;
+  /** The server's error text for a status or `stream-error` fault, instead of the fake's usual one. */
+  message?: string;
   /** `content-type` of a `not-json` answer. Default `text/html; charset=utf-8`. */
   contentType?: string;
   /** Which requests fail: `chat` (chat/generate calls, default) or `all`. */

@@ -100,6 +100,9 @@ const STATUS_ERRORS: Record<string, string> = {
   "503": "server busy, please try again.  maximum pending requests exceeded",
 };
 
+/** What Ollama streams when its runner dies mid-answer. */
+const STREAM_ERROR = "an error was encountered while running the model: unexpected EOF";
+
 function notFound(model: string): { error: string } {
   // Go's %q quoting, as in Ollama's server/routes.go.
   return { error: `model ${JSON.stringify(model)} not found, ${PULL_HINT}` };
@@ -142,14 +145,23 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       case "cut":
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         return breakStream(res, fault, firstPiece);
+      case "stream-error":
+        // Ollama reports a failure after the stream started as one `{"error": ...}` line.
+        res.writeHead(200, { "content-type": "application/x-ndjson" });
+        res.write(firstPiece);
+        return void res.end(`${JSON.stringify({ error: fault.message ?? STREAM_ERROR })}\n`);
       case "not-json":
         return sendNotJson(res, fault);
       case "404-model":
-        return sendJson(res, 404, notFound(model));
-      case "429":
-        return sendJson(res, 429, { error: STATUS_ERRORS["429"] }, { "retry-after": String(fault.retryAfterSec ?? 2) });
+        return sendJson(res, 404, fault.message ? { error: fault.message } : notFound(model), fault.headers);
+      case "400-model":
+        return sendJson(res, 400, { error: fault.message ?? `model ${JSON.stringify(model)} not found` }, fault.headers);
+      case "429": {
+        const retryAfter: Record<string, string> = fault.retryAfterSec === null ? {} : { "retry-after": String(fault.retryAfterSec ?? 2) };
+        return sendJson(res, 429, { error: fault.message ?? STATUS_ERRORS["429"] }, { ...retryAfter, ...fault.headers });
+      }
       default:
-        return sendJson(res, Number(fault.kind), { error: STATUS_ERRORS[fault.kind] ?? "error" });
+        return sendJson(res, Number(fault.kind), { error: fault.message ?? STATUS_ERRORS[fault.kind] ?? "error" }, fault.headers);
     }
   }
 
@@ -219,7 +231,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const fault = faults.take(true);
     if (fault) {
       let firstPiece = "";
-      if (fault.kind === "cut" || fault.kind === "stall") {
+      if (fault.kind === "cut" || fault.kind === "stall" || fault.kind === "stream-error") {
         // The first chunk of the answer the fake would have sent, so tests can expect it.
         const { answer: sent } = await prepare(call, record);
         firstPiece = line(call, field, sent.chunks[0] ?? "", { done: false });

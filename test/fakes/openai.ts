@@ -50,6 +50,10 @@ export interface CompatVariants {
   ignoreStreamOptions?: boolean;
   /** Unknown fields on chunks, choices and deltas (`x_groq`, `timings`, `reasoning`). */
   extraFields?: boolean;
+  /** Usage only in `x_groq.usage` of the last chunk, Groq's own place for it; no `usage` anywhere. */
+  usageInXGroq?: boolean;
+  /** No chunk carries a `finish_reason`; the stream still ends with `data: [DONE]`. */
+  noFinishReason?: boolean;
 }
 
 export interface FakeOpenAiOptions extends CompatVariants {
@@ -92,6 +96,9 @@ const STATUS_ERRORS: Record<string, ReturnType<typeof apiError>> = {
   "500": apiError("The server had an error while processing your request. Sorry about that!", "server_error"),
   "503": apiError("The engine is currently overloaded, please try again later.", "server_error"),
 };
+
+/** What OpenAI streams when it fails mid-answer. */
+const STREAM_ERROR = "The server had an error while processing your request. Sorry about that!";
 
 function modelNotFound(model: string) {
   return apiError(`The model \`${model}\` does not exist`, "invalid_request_error", "model_not_found");
@@ -157,10 +164,12 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       content: (content: string) => event([choice({ content }, null)]),
       reasoning: (text: string) => event([choice({ content: null, reasoning_content: text }, null)]),
       finish: (answer: RecordedAnswer) =>
-        event(
-          [choice({}, "stop")],
-          variants.usageInLastChoiceChunk ? { usage: usageOf(answer), ...(extra ? { timings: { predicted_n: answer.completionTokens } } : {}) } : {},
-        ),
+        event([choice({}, variants.noFinishReason ? null : "stop")], {
+          ...(variants.usageInLastChoiceChunk
+            ? { usage: usageOf(answer), ...(extra ? { timings: { predicted_n: answer.completionTokens } } : {}) }
+            : {}),
+          ...(variants.usageInXGroq ? { x_groq: { id: `req_${id}`, usage: { ...usageOf(answer), queue_time: 0.01 } } } : {}),
+        }),
       usage: (answer: RecordedAnswer) => event([], { usage: usageOf(answer) }),
     };
   }
@@ -180,12 +189,25 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
           return void res.end(`data: ${NOT_JSON_BODY.trim()}\n\ndata: [DONE]\n\n`);
         }
         return sendNotJson(res, fault);
+      case "stream-error":
+        // An error object inside an otherwise healthy stream (OpenAI, OpenRouter, vLLM).
+        res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" });
+        res.write(firstPiece);
+        return void res.end(`data: ${JSON.stringify(apiError(fault.message ?? STREAM_ERROR, "server_error"))}\n\n`);
       case "404-model":
-        return sendJson(res, 404, modelNotFound(model));
-      case "429":
-        return sendJson(res, 429, STATUS_ERRORS["429"], { "retry-after": String(fault.retryAfterSec ?? 2) });
-      default:
-        return sendJson(res, Number(fault.kind), STATUS_ERRORS[fault.kind] ?? apiError("error", "server_error"));
+        return sendJson(res, 404, modelNotFound(model), fault.headers);
+      case "400-model":
+        // OpenRouter's words for a model it does not know.
+        return sendJson(res, 400, apiError(fault.message ?? `${model} is not a valid model ID`, "invalid_request_error"), fault.headers);
+      case "429": {
+        const retryAfter: Record<string, string> = fault.retryAfterSec === null ? {} : { "retry-after": String(fault.retryAfterSec ?? 2) };
+        const body = fault.message ? apiError(fault.message, "requests", "rate_limit_exceeded") : STATUS_ERRORS["429"];
+        return sendJson(res, 429, body, { ...retryAfter, ...fault.headers });
+      }
+      default: {
+        const body = fault.message ? apiError(fault.message, "server_error") : STATUS_ERRORS[fault.kind];
+        return sendJson(res, Number(fault.kind), body ?? apiError("error", "server_error"), fault.headers);
+      }
     }
   }
 
@@ -210,7 +232,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     const fault = faults.take(true);
     if (fault) {
       let firstPiece = "";
-      if (fault.kind === "cut" || fault.kind === "stall") {
+      if (fault.kind === "cut" || fault.kind === "stall" || fault.kind === "stream-error") {
         // The first chunk of the answer the fake would have sent, so tests can expect it.
         const { answer: sent } = await prepare(call, record);
         firstPiece = chunkMaker(call).first(sent.chunks[0] ?? "");
@@ -250,7 +272,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       res.write(i === 0 ? chunks.first(text) : chunks.content(text));
     }
     res.write(chunks.finish(sent));
-    if (chunks.includeUsage && !variants.usageInLastChoiceChunk) res.write(chunks.usage(sent));
+    if (chunks.includeUsage && !variants.usageInLastChoiceChunk && !variants.usageInXGroq) res.write(chunks.usage(sent));
     res.end("data: [DONE]\n\n");
   }
 

@@ -143,6 +143,39 @@ describe("ollama provider: failures", () => {
     expect(error.retryable).toBe(false);
   });
 
+  it.each([
+    ["before 0.6", 'model "mistral" not found, try pulling it first'],
+    ["newer", "model 'mistral' not found"],
+  ])("recognises the missing-model answer of Ollama %s", async (_, message) => {
+    fake.setFault({ kind: "404-model", message });
+    const got = await collect(provider().chat({ ...request, model: "mistral" }));
+    const error = expectParley(got.error, "model_not_found");
+    expect(error.userMessage).toBe("Model mistral is not installed on the Ollama server. Install it with: ollama pull mistral");
+  });
+
+  it("says in Ollama's own words why it failed (a 500 or a 400), without internal addresses", async () => {
+    fake.setFault({ kind: "500", message: "model requires more system memory (5.6 GiB) than is available (3.1 GiB)" });
+    let error = expectParley((await collect(provider().chat(request))).error, "provider_error");
+    expect(error.userMessage).toBe(
+      "The ollama model server had an internal error: model requires more system memory (5.6 GiB) than is available (3.1 GiB).",
+    );
+    fake.setFault({ kind: "500", message: 'POST predict: Post "http://127.0.0.1:41231/completion": EOF' });
+    error = expectParley((await collect(provider().chat(request))).error, "provider_error");
+    expect(error.userMessage).not.toMatch(/https?:|127\.0\.0\.1/);
+    fake.setFault({ kind: "400", message: '"nomic-embed-text" does not support chat' });
+    error = expectParley((await collect(provider().chat(request))).error, "provider_bad_request");
+    expect(error.userMessage).toBe('The ollama model server refused the request: "nomic-embed-text" does not support chat.');
+  });
+
+  it("an error line inside the stream after the first chunk: partial text, then a provider_error that is not retried", async () => {
+    fake.setFault("stream-error");
+    const got = await collect(provider().chat(request));
+    const error = expectParley(got.error, "provider_error");
+    expect(error.retryable).toBe(false);
+    expect(got.text).toBe(lastChat().answer!.chunks[0]);
+    expect(got.done).toBeUndefined();
+  });
+
   it.each<[Fault["kind"], ErrorCode, boolean]>([
     ["500", "provider_error", true],
     ["503", "provider_error", true],

@@ -106,6 +106,9 @@ describe("openai provider: answers", () => {
     ["extra unknown fields", { extraFields: true }, true],
     ["extra fields and usage on the last choice chunk", { extraFields: true, usageInLastChoiceChunk: true }, true],
     ["stream_options ignored", { ignoreStreamOptions: true }, false],
+    ["usage only in x_groq (Groq)", { usageInXGroq: true }, true],
+    ["no finish_reason, only data: [DONE]", { noFinishReason: true }, true],
+    ["no finish_reason and no usage, only data: [DONE]", { noFinishReason: true, ignoreStreamOptions: true }, false],
   ])("compatible server with %s: text, and usage when sent", async (_, variants, sendsUsage) => {
     fake.setVariants(variants);
     const got = await collect(provider().chat(request));
@@ -194,6 +197,61 @@ describe("openai provider: failures", () => {
     const error = expectParley((await collect(provider().chat(request))).error, "provider_rate_limited");
     expect(error.retryable).toBe(true);
     expect(error.retryAfterMs).toBe(4000);
+  });
+
+  it.each<[string, Record<string, string>, number | undefined]>([
+    ["retry-after-ms", { "retry-after-ms": "750" }, 750],
+    [
+      "the exhausted window's x-ratelimit-reset",
+      {
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "1.5s",
+        "x-ratelimit-remaining-tokens": "9000",
+        "x-ratelimit-reset-tokens": "6m0s",
+      },
+      1500,
+    ],
+    [
+      "both windows exhausted: the later reset",
+      {
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "1.5s",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-tokens": "1m2.5s",
+      },
+      62_500,
+    ],
+    ["no window said exhausted: the sooner reset", { "x-ratelimit-reset-requests": "20ms", "x-ratelimit-reset-tokens": "6m0s" }, 20],
+    ["nothing readable", { "x-ratelimit-reset-requests": "soon" }, undefined],
+  ])("429 without retry-after: waits for %s", async (_, headers, expectedMs) => {
+    fake.setFault({ kind: "429", retryAfterSec: null, headers });
+    const error = expectParley((await collect(provider().chat(request))).error, "provider_rate_limited");
+    expect(error.retryAfterMs).toBe(expectedMs);
+  });
+
+  it("an unknown model refused with 400 (OpenRouter, LM Studio) is model_not_found too", async () => {
+    fake.setFault("400-model");
+    expectParley((await collect(provider().chat(request))).error, "model_not_found");
+    fake.setFault({ kind: "400-model", message: 'Model "gpt-4o-mini" not found. Please specify a valid model.' });
+    expectParley((await collect(provider().chat(request))).error, "model_not_found");
+    // A 400 that is about something else stays a refused request.
+    fake.setFault("400");
+    expectParley((await collect(provider().chat(request))).error, "provider_bad_request");
+  });
+
+  it("an error object inside the stream after the first chunk: partial text, then a provider_error that is not retried", async () => {
+    fake.setFault("stream-error");
+    const got = await collect(provider().chat(request));
+    const error = expectParley(got.error, "provider_error");
+    expect(error.retryable).toBe(false);
+    expect(got.text).toBe(lastChat().answer!.chunks[0]);
+    expect(got.done).toBeUndefined();
+  });
+
+  it("a wrong path says to check the address, and that it usually ends in /v1", async () => {
+    const got = await collect(provider({ baseURL: fake.url }).chat(request));
+    const error = expectParley(got.error, "provider_bad_request");
+    expect(error.userMessage).toBe("The groq model server does not offer this API; check its address (an OpenAI-compatible address usually ends in /v1).");
   });
 
   it("a server that never answers ends in provider_timeout within the timeout", async () => {

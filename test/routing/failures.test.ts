@@ -226,7 +226,7 @@ describe("a fallback chain answers when the first model cannot", () => {
     expect(answer).toBe(
       [
         "No model could answer:",
-        "• primary/llama3.2: The primary model server had an internal error.",
+        "• primary/llama3.2: The primary model server had an internal error: llama runner process has terminated: exit status 2.",
         "• backup/gpt-4o-mini: The backup model server refused our API key (missing or wrong).",
         "• backup/gpt-4o: The backup model server refused our API key (missing or wrong).",
       ].join("\n"),
