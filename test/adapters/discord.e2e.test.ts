@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { StoredMessage } from "../fakes/discord/index.js";
 import { startScenario, type DiscordScenario } from "../fakes/discord/scenario.js";
 import { startFakeOllama, type FakeOllama } from "../fakes/ollama.js";
+import { startFakeTelegram } from "../fakes/telegram.js";
 import { botEnv, startBot, type BotProcess } from "../support/bot-process.js";
 
 let ollama: FakeOllama;
@@ -158,4 +159,37 @@ describe("discord end to end (npm start, fake Discord, fake Ollama)", () => {
       await other.fake.close();
     }
   }, 30_000);
+
+  it("serves Discord and Telegram together in one process when both tokens are set", async () => {
+    const other = await startScenario();
+    const telegram = await startFakeTelegram();
+    const both = startBot(
+      botEnv({
+        DISCORD_TOKEN: other.fake.token,
+        DISCORD_API_URL: other.fake.apiUrl,
+        TELEGRAM_BOT_TOKEN: telegram.token,
+        TELEGRAM_API_ROOT: telegram.apiRoot,
+        OLLAMA_HOST: ollama.url,
+      }),
+    );
+    try {
+      await other.fake.waitFor(() => (both.stderr().match(/"msg":"adapter started"/g) ?? []).length === 2, 20_000).catch((e: unknown) => {
+        throw new Error(`both adapters did not start: ${String(e)}\n${both.stderr().slice(-3000)}`);
+      });
+      const person = telegram.user({ first_name: "Tess" });
+      telegram.privateMessage(person, "hello from Telegram");
+      await other.fake.sendDm(other.dmUser.id, "hello from Discord");
+      await other.fake.waitFor(() => other.fake.botMessages(other.fake.dmChannelId(other.dmUser.id)).find((m) => m.content === "Echo: hello from Discord"), 10_000);
+      await telegram.waitFor(() => telegram.botTexts(person.id).includes("Echo: hello from Telegram"), 10_000, "the Telegram answer");
+      // Neither platform fell back to the terminal.
+      expect(both.stdout()).toBe("");
+      const exited = new Promise<number | null>((resolve) => both.child.once("exit", (code) => resolve(code)));
+      both.child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      both.kill();
+      await other.fake.close();
+      await telegram.close();
+    }
+  }, 40_000);
 });

@@ -2,13 +2,15 @@
  * The discord.js client as Parley needs it: the intents for guild messages,
  * their content and DMs; DM channels arriving as partials; mentions in
  * anything we send parsed for nobody (set on the client so that every send,
- * edit and follow-up carries it, whatever the model wrote).
+ * edit and follow-up carries it, whatever the model wrote); gateway packets
+ * completed where a server left out what discord.js needs.
  */
 import { Client, Events, GatewayIntentBits, Partials } from "discord.js";
 import { ParleyError } from "../../core/errors.js";
+import { completeIncomingPackets } from "./packets.js";
 
 export function createDiscordClient(apiUrl: string | undefined): Client {
-  return new Client({
+  const client = new Client({
     intents: [
       GatewayIntentBits.Guilds,
       GatewayIntentBits.GuildMessages,
@@ -19,9 +21,19 @@ export function createDiscordClient(apiUrl: string | undefined): Client {
     allowedMentions: { parse: [], repliedUser: false },
     // Answering a message that was deleted meanwhile should still answer.
     failIfNotExists: false,
-    // discord.js appends `/v10`; a trailing slash would double it.
-    ...(apiUrl ? { rest: { api: apiUrl.replace(/\/+$/, "") } } : {}),
+    ...(apiUrl ? { rest: { api: restBase(apiUrl) } } : {}),
   });
+  completeIncomingPackets(client);
+  return client;
+}
+
+/**
+ * DISCORD_API_URL as discord.js wants it: without the version, which it
+ * appends. People copy Discord's documented base (`…/api/v10`) or add a
+ * trailing slash; both would double a part of every path.
+ */
+export function restBase(apiUrl: string): string {
+  return apiUrl.replace(/\/+$/, "").replace(/\/v\d+$/, "");
 }
 
 /** Logs in and waits for `clientReady` (all guilds received), or fails within `timeoutMs`. */

@@ -24,16 +24,14 @@ const SPOKEN = new Set<MessageType>([MessageType.Default, MessageType.Reply]);
  * messages that don't address it.
  */
 export function toIncomingMessage(message: Message, rules: InboundRules): IncomingMessage | undefined {
-  if (message.author.bot || message.webhookId || message.system || !SPOKEN.has(message.type)) return undefined;
   const botId = message.client.user.id;
+  if (message.author.bot || message.author.id === botId || message.webhookId || message.system || !SPOKEN.has(message.type)) return undefined;
   const isPrivate = !message.inGuild();
 
-  const botRoleIds = message.inGuild()
-    ? message.mentions.roles.filter((role) => role.tags?.botId === botId).map((role) => role.id)
-    : [];
-  const mention = `<@!?${botId}>${botRoleIds.map((id) => `|<@&${id}>`).join("")}`;
-  const mentioned = new RegExp(mention).test(message.content);
-  const repliedToBot = message.reference !== null && message.mentions.repliedUser?.id === botId;
+  const mention = `<@!?${botId}>${botRoleIds(message, botId).map((id) => `|<@&${id}>`).join("")}`;
+  // `mentions` also lists the bot when a reply to it pings it, with no mention in the text.
+  const mentioned = new RegExp(mention).test(message.content) || message.mentions.users.has(botId);
+  const repliedToBot = isReplyToBot(message, botId);
 
   // The mention and the spaces around it go; the rest (code indentation too) stays as written.
   const withoutBot = message.content.replace(new RegExp(`[ \\t]*(?:${mention})[ \\t]*`, "g"), " ");
@@ -56,6 +54,26 @@ export function toIncomingMessage(message: Message, rules: InboundRules): Incomi
     isModerator: () => isMessageAuthorModerator(message, rules),
     raw: message,
   };
+}
+
+/** The bot's own role in the message's guild (Discord's managed role), as mentioned or as known from the guild. */
+function botRoleIds(message: Message, botId: string): string[] {
+  if (!message.inGuild()) return [];
+  const mentioned = message.mentions.roles.filter((role) => role.tags?.botId === botId).map((role) => role.id);
+  const known = message.guild.roles.botRoleFor(botId)?.id;
+  return known && !mentioned.includes(known) ? [...mentioned, known] : mentioned;
+}
+
+/**
+ * Whether the message replies to one of the bot's: by `referenced_message`,
+ * or, when the server left that out, by the replied-to message as the bot
+ * saw it (discord.js keeps the messages it sent).
+ */
+function isReplyToBot(message: Message, botId: string): boolean {
+  const reference = message.reference;
+  if (!reference?.messageId) return false;
+  if (message.mentions.repliedUser) return message.mentions.repliedUser.id === botId;
+  return message.channel.messages.cache.get(reference.messageId)?.author.id === botId;
 }
 
 /** `!remember the sky is blue` → remember / the sky is blue, for registered commands only. */

@@ -4,7 +4,17 @@
  * its overwrites, or a member with one of the configured roles. In a DM, its
  * one user is.
  */
-import { GuildMember, PermissionFlagsBits, type ChatInputCommandInteraction, type Message } from "discord.js";
+import {
+  GuildMember,
+  PermissionFlagsBits,
+  Routes,
+  ChannelType,
+  type APIChannel,
+  type ChatInputCommandInteraction,
+  type GuildTextBasedChannel,
+  type Message,
+  type PermissionsBitField,
+} from "discord.js";
 import type { Logger } from "pino";
 
 export type PermissionName = keyof typeof PermissionFlagsBits;
@@ -32,11 +42,33 @@ export async function isMessageAuthorModerator(message: Message, rules: Moderato
   try {
     const member = message.member ?? (await message.guild.members.fetch(message.author.id));
     if (rules.roleIds.some((id) => member.roles.cache.has(id))) return true;
-    return message.channel.permissionsFor(member)?.has(PermissionFlagsBits[rules.permission]) ?? false;
+    const known = isComplete(message.channel) ? message.channel.permissionsFor(member) : null;
+    const permissions = known ?? (await permissionsFromFetchedChannel(message.channel, member));
+    return permissions?.has(PermissionFlagsBits[rules.permission]) ?? false;
   } catch (error) {
     rules.log.warn({ reason: error instanceof Error ? error.message : String(error) }, "discord: could not check a member's permissions");
     return false;
   }
+}
+
+const THREAD_TYPES = new Set<ChannelType>([ChannelType.AnnouncementThread, ChannelType.PublicThread, ChannelType.PrivateThread]);
+
+/** A channel discord.js learnt from GUILD_CREATE or its own event, not one made up from a message alone. */
+function isComplete(channel: GuildTextBasedChannel): boolean {
+  return Boolean(channel.name);
+}
+
+/**
+ * Permissions in a channel discord.js knows only partly (a server that left
+ * it out of GUILD_CREATE, or a thread whose parent it never saw): asks
+ * Discord for the channel, and for a thread, takes its parent's.
+ */
+async function permissionsFromFetchedChannel(channel: GuildTextBasedChannel, member: GuildMember): Promise<Readonly<PermissionsBitField> | null> {
+  const data = (await channel.client.rest.get(Routes.channel(channel.id))) as APIChannel;
+  const parentId = THREAD_TYPES.has(data.type) && "parent_id" in data ? data.parent_id : undefined;
+  // Forced: a parent seen only through messages is as partial as the channel.
+  const source = await member.guild.channels.fetch(parentId ?? channel.id, { force: true });
+  return source?.permissionsFor(member) ?? null;
 }
 
 /** For a slash command: Discord computes the member's permissions in the channel and sends them along. */
@@ -45,5 +77,6 @@ export function isInteractionUserModerator(interaction: ChatInputCommandInteract
   const member = interaction.member;
   const roles = member instanceof GuildMember ? [...member.roles.cache.keys()] : member.roles;
   if (rules.roleIds.some((id) => roles.includes(id))) return true;
-  return interaction.memberPermissions.has(PermissionFlagsBits[rules.permission]);
+  // Discord always sends them; a server that did not would make nobody a moderator.
+  return interaction.memberPermissions?.has(PermissionFlagsBits[rules.permission]) ?? false;
 }

@@ -4,7 +4,9 @@
  * checked), READY listing the guilds as unavailable, then a GUILD_CREATE for
  * each, heartbeat ACKs, and dispatches filtered by the intents the client
  * asked for — without Message Content, guild messages that don't mention the
- * bot arrive with empty content, as on Discord.
+ * bot arrive with empty content, as on Discord. Sessions can be told to
+ * reconnect (op 7) or that they are invalid (op 9), and a RESUME of a known
+ * session is answered with RESUMED, as Discord does.
  */
 import type { Server } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -22,18 +24,23 @@ export const Intent = {
 /** Intents that need switching on in the developer portal: Guild Members, Guild Presences, Message Content. */
 const PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15);
 
-const Op = { Dispatch: 0, Heartbeat: 1, Identify: 2, Resume: 6, InvalidSession: 9, Hello: 10, HeartbeatAck: 11 } as const;
+const Op = { Dispatch: 0, Heartbeat: 1, Identify: 2, Resume: 6, Reconnect: 7, InvalidSession: 9, Hello: 10, HeartbeatAck: 11 } as const;
 
 /** What a dispatch needs from a session to be delivered. */
 export type Audience = "guild" | "guild-message" | "dm-message" | "interaction";
 
 interface Session {
   socket: WebSocket;
+  /** READY's session_id, for RESUME. */
+  id: string;
   ready: boolean;
   intents: number;
   seq: number;
   heartbeatWaiters: (() => void)[];
 }
+
+/** Changes a dispatch's payload before it is sent, e.g. to leave out optional fields as another server might. */
+export type DispatchTransform = (event: string, d: Record<string, unknown>) => Record<string, unknown>;
 
 /** An IDENTIFY as the fake received it (token left out). */
 export interface IdentifyRecord {
@@ -48,6 +55,10 @@ export class FakeGateway {
   readonly identifies: IdentifyRecord[] = [];
   /** Every op 1 the clients sent, counted, to prove the connection stays alive. */
   heartbeatsReceived = 0;
+  /** Every RESUME that was accepted. */
+  resumes = 0;
+  /** Sessions by id that a client may resume after its connection closed. */
+  private readonly resumable = new Map<string, { intents: number; seq: number }>();
 
   constructor(
     server: Server,
@@ -56,6 +67,7 @@ export class FakeGateway {
     private readonly resumeUrl: () => string,
     /** The privileged intents "switched on in the portal". */
     private readonly enabledPrivilegedIntents: number,
+    private readonly transform: DispatchTransform = (_event, d) => d,
   ) {
     this.wss = new WebSocketServer({ server, path: "/gateway" });
     this.wss.on("connection", (socket) => this.open(socket));
@@ -75,10 +87,27 @@ export class FakeGateway {
     let delivered = 0;
     for (const session of this.sessions) {
       if (!session.ready || !wants(session.intents, audience)) continue;
-      this.send(session, { op: Op.Dispatch, t, s: ++session.seq, d: adapt ? adapt(d, session.intents) : d });
+      this.sendDispatch(session, t, adapt ? adapt(d, session.intents) : d);
       delivered++;
     }
     return delivered;
+  }
+
+  /** Op 7: every ready client must reconnect and resume, as when Discord moves a session. */
+  requestReconnect(): void {
+    for (const session of this.sessions) if (session.ready) this.send(session, { op: Op.Reconnect, d: null });
+  }
+
+  /** Op 9: every ready session is invalid; `resumable` says whether a RESUME may still work. */
+  invalidateSessions(resumable: boolean): void {
+    for (const session of this.sessions) {
+      if (!session.ready) continue;
+      if (!resumable) {
+        this.resumable.delete(session.id);
+        session.ready = false;
+      }
+      this.send(session, { op: Op.InvalidSession, d: resumable });
+    }
   }
 
   /**
@@ -110,9 +139,13 @@ export class FakeGateway {
   }
 
   private open(socket: WebSocket): void {
-    const session: Session = { socket, ready: false, intents: 0, seq: 0, heartbeatWaiters: [] };
+    const session: Session = { socket, id: "", ready: false, intents: 0, seq: 0, heartbeatWaiters: [] };
     this.sessions.add(session);
-    socket.on("close", () => this.sessions.delete(session));
+    socket.on("close", () => {
+      this.sessions.delete(session);
+      const kept = session.id ? this.resumable.get(session.id) : undefined;
+      if (kept) kept.seq = session.seq;
+    });
     socket.on("message", (raw) => this.receive(session, raw.toString()));
     this.send(session, { op: Op.Hello, d: { heartbeat_interval: this.heartbeatIntervalMs } });
   }
@@ -136,8 +169,7 @@ export class FakeGateway {
         this.identify(session, (payload.d ?? {}) as { token?: string; intents?: number; properties?: unknown; shard?: unknown });
         return;
       case Op.Resume:
-        // No resumable sessions here: tell the client to identify afresh.
-        this.send(session, { op: Op.InvalidSession, d: false });
+        this.resume(session, (payload.d ?? {}) as { token?: string; session_id?: string; seq?: number });
         return;
       default:
         return; // presence updates and the like need no answer
@@ -160,33 +192,47 @@ export class FakeGateway {
     this.identifies.push({ intents: d.intents, properties: d.properties, shard: d.shard });
     session.intents = d.intents;
     session.ready = true;
+    session.id = randomToken(32);
+    this.resumable.set(session.id, { intents: session.intents, seq: 0 });
     const guilds = [...this.world.guilds.values()];
-    this.send(session, {
-      op: Op.Dispatch,
-      t: "READY",
-      s: ++session.seq,
-      d: {
-        v: 10,
-        user: { ...userJson(this.world.bot), verified: true, mfa_enabled: false, flags: 0 },
-        guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
-        session_id: randomToken(32),
-        resume_gateway_url: this.resumeUrl(),
-        shard: [0, 1],
-        application: { id: this.world.applicationId, flags: 1 << 19 },
-        private_channels: [],
-        presences: [],
-        relationships: [],
-        guild_join_requests: [],
-        user_settings: {},
-        geo_ordered_rtc_regions: [],
-        _trace: ["fake-discord"],
-      },
+    this.sendDispatch(session, "READY", {
+      v: 10,
+      user: { ...userJson(this.world.bot), verified: true, mfa_enabled: false, flags: 0 },
+      guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
+      session_id: session.id,
+      resume_gateway_url: this.resumeUrl(),
+      shard: [0, 1],
+      application: { id: this.world.applicationId, flags: 1 << 19 },
+      private_channels: [],
+      presences: [],
+      relationships: [],
+      guild_join_requests: [],
+      user_settings: {},
+      geo_ordered_rtc_regions: [],
+      _trace: ["fake-discord"],
     });
     if (session.intents & Intent.Guilds) {
-      for (const guild of guilds) {
-        this.send(session, { op: Op.Dispatch, t: "GUILD_CREATE", s: ++session.seq, d: guildJson(this.world, guild, true) });
-      }
+      for (const guild of guilds) this.sendDispatch(session, "GUILD_CREATE", guildJson(this.world, guild, true));
     }
+  }
+
+  /** RESUME of a session this fake knows: RESUMED (nothing was missed here); otherwise op 9, identify afresh. */
+  private resume(session: Session, d: { token?: string; session_id?: string; seq?: number }): void {
+    const kept = d.session_id ? this.resumable.get(d.session_id) : undefined;
+    if (d.token !== this.world.token || !kept || !d.session_id) {
+      this.send(session, { op: Op.InvalidSession, d: false });
+      return;
+    }
+    this.resumes++;
+    session.id = d.session_id;
+    session.intents = kept.intents;
+    session.seq = Math.max(kept.seq, d.seq ?? 0);
+    session.ready = true;
+    this.sendDispatch(session, "RESUMED", {});
+  }
+
+  private sendDispatch(session: Session, t: string, d: Record<string, unknown>): void {
+    this.send(session, { op: Op.Dispatch, t, s: ++session.seq, d: this.transform(t, d) });
   }
 
   private send(session: Session, payload: Record<string, unknown>): void {

@@ -8,7 +8,7 @@
  * every channel's messages as last edited.
  */
 import type { AddressInfo } from "node:net";
-import { FakeGateway, Intent, type IdentifyRecord } from "./gateway.js";
+import { FakeGateway, Intent, type DispatchTransform, type IdentifyRecord } from "./gateway.js";
 import { channelJson, guildJson, interactionMemberJson, messageJson, roleJson, userJson } from "./payloads.js";
 import { channelPermissions } from "./permissions.js";
 import { RateLimits, type BucketLimit, type Injected429 } from "./rate-limits.js";
@@ -22,7 +22,7 @@ export type { RecordedRequest } from "./rest.js";
 export type { FakeInteraction, FakeUser, StoredMessage, Pings } from "./world.js";
 export type { Injected429, BucketLimit } from "./rate-limits.js";
 export { CallbackType } from "./routes-interactions.js";
-export { Intent } from "./gateway.js";
+export { Intent, type DispatchTransform } from "./gateway.js";
 
 export interface FakeDiscordOptions {
   /** The bot token the fake accepts. @defaultValue a fixed fake token */
@@ -40,6 +40,12 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   /** Whether the Message Content intent is switched on in the developer portal; if not, IDENTIFY asking for it is closed with 4014. @defaultValue true */
   messageContentIntent?: boolean;
+  /**
+   * Changes every gateway dispatch before it is sent, to play a server that
+   * differs from this one within the protocol (optional fields left out,
+   * partial guilds). @defaultValue none
+   */
+  transformDispatch?: DispatchTransform;
 }
 
 /** Who sent a guild message: a user, a bot, or a webhook (which has no user). */
@@ -77,8 +83,14 @@ export interface FakeDiscord {
   /** Every REST request, in arrival order. */
   readonly requests: RecordedRequest[];
   readonly identifies: IdentifyRecord[];
-  /** Clients that got READY and are still connected. */
+  /** Clients that got READY (or RESUMED) and are still connected. */
   readonly connectedClients: number;
+  /** RESUMEs accepted so far. */
+  readonly resumes: number;
+  /** Op 7 RECONNECT to every connected client. */
+  requestReconnect(): void;
+  /** Op 9 INVALID SESSION to every connected client, resumable or not. */
+  invalidateSessions(resumable: boolean): void;
 
   addUser(user: { username: string; globalName?: string; bot?: boolean }): FakeUser;
   /** A guild with the bot in it (with its managed role); returns its id, which is also @everyone's role id. */
@@ -139,6 +151,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     options.heartbeatIntervalMs ?? 41_250,
     gatewayUrl,
     options.messageContentIntent === false ? 0 : Intent.MessageContent,
+    options.transformDispatch,
   );
   await new Promise<void>((resolve) => rest.server.listen(0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(rest.server.address() as AddressInfo).port}`;
@@ -220,6 +233,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     get connectedClients() {
       return gw.readyCount;
     },
+    get resumes() {
+      return gw.resumes;
+    },
+    requestReconnect: () => gw.requestReconnect(),
+    invalidateSessions: (resumable) => gw.invalidateSessions(resumable),
 
     addUser: (user) => world.addUser(user),
     addGuild(guild = {}) {
