@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -71,6 +71,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describe(result.error));
   const config = result.data;
+  if (config.personaDir !== undefined && !isFolder(config.personaDir)) {
+    throw new ConfigError(`Invalid setting personaDir (PARLEY_PERSONA_DIR): ${resolve(config.personaDir)} is not a folder.`);
+  }
   const keyVariables = apiKeyVariables[config.llm.provider] ?? [];
   for (const variable of keyVariables) {
     if (env[variable]) {
@@ -89,6 +92,14 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
     throw e;
   }
   return config;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** A key written in the config file would end up in backups and repositories: only its variable's name belongs there. */
@@ -128,7 +139,7 @@ function readConfigFile(env: Env): Record<string, unknown> {
   try {
     parsed = parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`${path} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    throw new ConfigError(`${path} is not valid YAML: ${(e as Error).message.split("\n")[0]!.replace(/:$/, "")}.`);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`${path} must hold a mapping of settings.`);

@@ -8,14 +8,48 @@ import { z } from "zod";
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
+/** An http(s) address. */
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// address" });
+
+/** `127.0.0.1:1234/v1` means `http://127.0.0.1:1234/v1`: people leave the scheme out of local addresses. */
+function withScheme(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const text = value.trim();
+  return text && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? `http://${text}` : text;
+}
+
+/**
+ * `OLLAMA_HOST` as Ollama itself reads it (users share the variable with
+ * their Ollama server): `0.0.0.0`, `host:port`, `:11434` or a URL; no scheme
+ * means http, and then no port means 11434.
+ */
+export function ollamaHostUrl(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const text = value.trim();
+  if (!text || /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  const hostPort = text.startsWith(":") ? `127.0.0.1${text}` : text;
+  const [authority = "", ...path] = hostPort.split("/");
+  const hasPort = /:\d+$/.test(authority) && !/^[^[]*:.*:/.test(authority);
+  return `http://${hasPort ? authority : `${authority}:11434`}${path.length > 0 ? `/${path.join("/")}` : ""}`;
+}
+
+/** A list, also written as one string (`"!"`, `"/ !"`, `"a,b"`). */
+function listOf(value: unknown): unknown {
+  return typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value;
+}
+
 export const providerKinds = ["ollama", "openai", "openrouter", "groq"] as const;
 
-/** Ollama `keep_alive`: `ram`, `ssd`, `none`, a Go duration (`10m`, `90s`, `-1` = forever), or seconds. */
+/** Ollama `keep_alive`: `ram`, `ssd`, `none`, a Go duration (`10m`, `1h30m`, `90s`, `-1` = forever), or seconds. */
 const keepAliveSchema = z.union([
   z.number().int(),
   z
     .string()
-    .regex(/^(ram|ssd|none|-?\d+(\.\d+)?(ns|us|µs|ms|s|m|h)?)$/, "must be ram, ssd, none, or a duration such as 10m, 90s or 0"),
+    .trim()
+    .regex(
+      /^(ram|ssd|none|-?\d+(\.\d+)?|-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$/,
+      "must be ram, ssd, none, or a duration such as 10m, 1h30m, 90s or 0",
+    ),
 ]);
 
 /** What one model costs, in the configured currency per million tokens. */
@@ -37,7 +71,7 @@ const providerSchema = z
      * `llm.ollamaHost`). OpenAI-compatible: including the version
      * (`https://api.groq.com/openai/v1`; default `llm.openaiBaseUrl` or OpenAI's).
      */
-    baseUrl: z.url().optional(),
+    baseUrl: z.preprocess(withScheme, httpUrl).optional(),
     /** The NAME of the environment variable holding the key (e.g. `GROQ_API_KEY`); never the key itself. */
     apiKeyEnv: z
       .string()
@@ -122,15 +156,18 @@ const llmSchema = z
      * `providers`, overrides `default` (`provider/model`, or a model of the default provider).
      */
     model: z.string().min(1).optional(),
-    /** Ollama base URL (also of `providers` of kind ollama without `baseUrl`). @defaultValue `http://127.0.0.1:11434` */
-    ollamaHost: z.url().default("http://127.0.0.1:11434"),
+    /**
+     * Ollama base URL (also of `providers` of kind ollama without `baseUrl`);
+     * read as Ollama reads `OLLAMA_HOST` (`0.0.0.0`, `host:port` work). @defaultValue `http://127.0.0.1:11434`
+     */
+    ollamaHost: z.preprocess(ollamaHostUrl, httpUrl).default("http://127.0.0.1:11434"),
     /**
      * Ollama `keep_alive`: `ram` (30 minutes), `ssd` (2 minutes), `none`
      * (unload at once), or a duration such as `10m`. @defaultValue `ram`
      */
     keepAlive: keepAliveSchema.default("ram"),
     /** Base URL of an OpenAI-compatible server; each provider has a default. */
-    openaiBaseUrl: z.url().optional(),
+    openaiBaseUrl: z.preprocess(withScheme, httpUrl).optional(),
     /** API key for `openai`, `openrouter`, `groq` (from the environment only). */
     apiKey: z.string().optional(),
     /** Longest wait for the first token, and between tokens, in milliseconds. @defaultValue 60_000 */
@@ -228,7 +265,7 @@ export const configSchema = z
     telegram: telegramSchema.default(() => telegramSchema.parse({})),
     discord: discordSchema.default(() => discordSchema.parse({})),
     /** Command prefixes; plain addressed text is `chat`. @defaultValue `["/", "!"]` */
-    prefixes: z.array(z.string().min(1).max(3)).min(1).default(["/", "!"]),
+    prefixes: z.preprocess(listOf, z.array(z.string().min(1).max(3)).min(1)).default(["/", "!"]),
     /** A folder of extra persona files, beside the shipped `personas/`. */
     personaDir: z.string().min(1).optional(),
     /** The persona of a channel that chose none. @defaultValue `default` */
