@@ -156,4 +156,26 @@ describe("discord adapter: answers", () => {
     expect(error.message).toContain("50035");
     expect(error.message).not.toMatch(/https?:|127\.0\.0\.1/);
   });
+
+  it("answers without the reply when the bot may not read the channel's history, and reports a channel it may not write in", async () => {
+    bot = await startDiscordBot();
+    const { fake, general, random, guildId, member } = bot;
+    const botRole = [...fake.world.guilds.get(guildId)!.roles.values()].find((r) => r.botId === fake.bot.id)!;
+    fake.setOverwrite(general, { id: botRole.id, type: 0, allow: 0n, deny: 1n << 16n });
+    fake.setOverwrite(random, { id: botRole.id, type: 0, allow: 0n, deny: 1n << 11n });
+    const failures: unknown[] = [];
+    bot.behaviour = async (_m, reply) => {
+      await reply.send("still answered").catch((error: unknown) => failures.push(error));
+    };
+    await fake.sendGuildMessage({ channelId: general, authorId: member.id, content: "hello", mentionBot: true });
+    const answer = await fake.waitFor(() => fake.botMessages(general)[0]);
+    expect(answer.content).toBe("still answered");
+    expect(answer.referencedMessageId).toBeUndefined();
+    expect(fake.requestsTo("POST", /^\/channels\/\d+\/messages$/).map((r) => r.status)).toEqual([400, 200]);
+
+    await fake.sendGuildMessage({ channelId: random, authorId: member.id, content: "hello", mentionBot: true });
+    await fake.waitFor(() => failures.length === 1);
+    expect((failures[0] as Error).message).toContain("50013");
+    expect(fake.botMessages(random)).toEqual([]);
+  });
 });

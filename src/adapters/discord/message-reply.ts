@@ -6,7 +6,7 @@
  * `allowedMentions` covers every send and edit. Discord's 429s are waited
  * out by discord.js's REST queue, not retried here.
  */
-import type { Message, SendableChannels } from "discord.js";
+import { DiscordAPIError, RESTJSONErrorCodes, type Message, type SendableChannels } from "discord.js";
 import type { Logger } from "pino";
 import type { Reply } from "../../core/types.js";
 import type { Pacer } from "../shared/pacer.js";
@@ -42,9 +42,20 @@ export function createMessageReply(source: Message, pacer: Pacer, minEditInterva
     try {
       const first = !answered;
       answered = true;
-      return first ? await source.reply({ content: text, failIfNotExists: false }) : await channel.send({ content: text });
+      return first ? await replyOrSend(text) : await channel.send({ content: text });
     } catch (error) {
       throw fromDiscordError(error, "send a message");
+    }
+  }
+
+  /** Without Read Message History Discord refuses replies (160002); the answer still goes out, as a plain message. */
+  async function replyOrSend(text: string): Promise<Message> {
+    try {
+      return await source.reply({ content: text, failIfNotExists: false });
+    } catch (error) {
+      if (!(error instanceof DiscordAPIError) || error.code !== RESTJSONErrorCodes.CannotReplyWithoutPermissionToReadMessageHistory) throw error;
+      log.warn("discord: cannot reply without Read Message History in this channel; answering without a reply");
+      return await channel.send({ content: text });
     }
   }
 

@@ -33,3 +33,8 @@ export const cannotEditOthers: DiscordErrorAnswer = {
 };
 export const unauthorized: DiscordErrorAnswer = { status: 401, body: { message: "401: Unauthorized", code: 0 } };
 export const notFound: DiscordErrorAnswer = { status: 404, body: { message: "404: Not Found", code: 0 } };
+export const missingPermissions: DiscordErrorAnswer = { status: 403, body: { message: "Missing Permissions", code: 50013 } };
+export const cannotReplyWithoutHistory: DiscordErrorAnswer = {
+  status: 400,
+  body: { message: "Cannot reply without permission to read message history", code: 160002 },
+};

@@ -4,6 +4,8 @@
  */
 import {
   cannotEditOthers,
+  cannotReplyWithoutHistory,
+  missingPermissions,
   invalidFormBody,
   unknownChannel,
   unknownGuild,
@@ -12,10 +14,15 @@ import {
   unknownUser,
 } from "./errors.js";
 import { channelJson, guildJson, memberJson, messageJson, pingsFor, roleJson, userJson } from "./payloads.js";
+import { channelPermissions } from "./permissions.js";
 import type { Route, RouteContext } from "./rest.js";
 import { checkMessageBody, type MessageBody } from "./validate.js";
 
 const ID = "(\\d{15,21})";
+
+const SEND_MESSAGES = 1n << 11n;
+const READ_MESSAGE_HISTORY = 1n << 16n;
+const SEND_MESSAGES_IN_THREADS = 1n << 38n;
 
 export const channelRoutes: Route[] = [
   {
@@ -140,6 +147,10 @@ function createMessage(ctx: RouteContext) {
   const problem = checkMessageBody(body, ctx.settings.maxLength, false);
   if (problem) return problem;
   const referenceId = body?.message_reference?.message_id;
+  // As Discord checks: sending needs Send Messages (in threads, Send Messages in Threads); replying also needs Read Message History.
+  const permissions = channelPermissions(ctx.world, channel.id, ctx.world.bot.id);
+  if (!(permissions & (channel.parentId ? SEND_MESSAGES_IN_THREADS : SEND_MESSAGES))) return missingPermissions;
+  if (referenceId && !(permissions & READ_MESSAGE_HISTORY)) return cannotReplyWithoutHistory;
   if (referenceId && !ctx.world.message(channel.id, referenceId) && body?.message_reference?.fail_if_not_exists !== false) {
     return invalidFormBody("message_reference", "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message");
   }
