@@ -27,6 +27,25 @@ async function promptMemories(services: Services, channel: string, text: string)
   return chosen;
 }
 
+/** Zero-width and other invisible characters, which `trim()` keeps: a message of only these says nothing. */
+const INVISIBLE = /[\s\u200b-\u200f\u2060-\u2064\ufeff\u00ad]/gu;
+
+/** `5 h 12 min` until the next midnight UTC, when daily budgets reset. */
+function untilMidnightUtc(now = Date.now()): string {
+  const midnight = new Date(now);
+  midnight.setUTCHours(24, 0, 0, 0);
+  const minutes = Math.max(1, Math.ceil((midnight.getTime() - now) / 60_000));
+  const hours = Math.floor(minutes / 60);
+  return hours > 0 ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
+}
+
+/** Why a message does not fit the user's daily token budget. */
+function overBudget(spent: number, budget: number, needed: number): string {
+  const used = `You've used ${spent.toLocaleString("en")} of your ${budget.toLocaleString("en")} tokens for today`;
+  const why = spent < budget ? `, and this message needs about ${needed.toLocaleString("en")}` : "";
+  return `${used}${why}; the budget resets at midnight UTC (in ${untilMidnightUtc()}).`;
+}
+
 /** Talk to the model with the channel's persona, history and memories. */
 export const chat: Command = {
   name: "chat",
@@ -36,7 +55,7 @@ export const chat: Command = {
   async run({ message, reply, args, services }) {
     const { config, history, usage, llm } = services;
     const channel = message.channel.key;
-    if (!args) {
+    if (!args.replace(INVISIBLE, "")) {
       await reply.send(`Say something after ${config.prefixes[0]}chat, or just write to me. Send ${config.prefixes[0]}help for commands.`);
       return;
     }
@@ -61,12 +80,7 @@ export const chat: Command = {
     if (budget > 0) {
       const today = await usage.userToday(message.author.key);
       const spent = today.promptTokens + today.completionTokens;
-      if (spent + estimatedPrompt > budget) {
-        throw new ParleyError(
-          "budget_exceeded",
-          `You've used ${spent.toLocaleString("en")} of your ${budget.toLocaleString("en")} tokens for today; the budget resets at midnight UTC.`,
-        );
-      }
+      if (spent + estimatedPrompt > budget) throw new ParleyError("budget_exceeded", overBudget(spent, budget, estimatedPrompt));
     }
 
     const choice = llm.choose(persona, args);
@@ -80,7 +94,13 @@ export const chat: Command = {
       await usage.record({ userKey: message.author.key, channelKey: channel, ...estimated });
       return;
     }
+    const { usage: reported, target } = answer.done;
+    const tokens = reported ?? estimated;
+    if (!reported) services.log.debug({ model: target }, "provider reported no token usage; recorded an estimate");
+    const cost = target ? llm.costOf(target, tokens) : 0;
     if (!answer.text.trim()) {
+      // Nothing to store, but the server counted the prompt all the same.
+      await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
       await reply.send("The model gave an empty answer; try rephrasing.");
       return;
     }
@@ -90,10 +110,6 @@ export const chat: Command = {
       { role: "user", content: args, author: message.author.name, at: now },
       { role: "assistant", content: answer.text, at: now },
     ]);
-    const { usage: reported, target } = answer.done;
-    const tokens = reported ?? estimated;
-    if (!reported) services.log.debug({ model: target }, "provider reported no token usage; recorded an estimate");
-    const cost = target ? llm.costOf(target, tokens) : 0;
     await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
     await foldOldTurns(services, channel);
   },

@@ -1,4 +1,5 @@
 import type { Command } from "../src/core/types.js";
+import { words } from "../src/store/memory-search.js";
 
 const shown = 10;
 
@@ -16,6 +17,8 @@ export const recall: Command = {
       return;
     }
     const lines = found.map((m, i) => `${i + 1}. #${m.id} ${m.text} (by ${m.authorName})`);
-    await reply.send(`${args ? "Best matches" : "Latest memories"}:\n${lines.join("\n")}`);
+    // A query with nothing to search by (emoji, punctuation, stop words) lists the latest.
+    const ranked = words(args).length > 0;
+    await reply.send(`${ranked ? "Best matches" : "Latest memories"}:\n${lines.join("\n")}`);
   },
 };
