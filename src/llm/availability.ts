@@ -37,9 +37,8 @@ export function hasModel(listed: readonly string[], wanted: string, kind: "ollam
 }
 
 function fixFor(setup: ProviderSetup, model: string): string {
-  return setup.kind === "ollama"
-    ? `ollama pull ${model}`
-    : `check the name in llm.providers.${setup.name}; the server does not list it`;
+  // Not `llm.providers.<name>`: a provider set up by LLM_PROVIDER / LLM_MODEL has no such section.
+  return setup.kind === "ollama" ? `ollama pull ${model}` : "check the model name; the server does not list it (npx parley models shows what it has)";
 }
 
 /** Checks one provider, bounded by `timeoutMs`; never throws. */
