@@ -98,6 +98,17 @@ describe("discord adapter: any server that follows the protocol", () => {
     expect(bot.received.map((r) => r.message.text)).toEqual(["start", "reply to the bot", "pinging reply to an old answer"]);
   });
 
+  it("hears a mention of its own role when MESSAGE_CREATE has no mention_roles", async () => {
+    bot = await startDiscordBot({ fake: { transformDispatch: without("MESSAGE_CREATE", "mention_roles") } });
+    const { fake, general, guildId, member, modRoleId } = bot;
+    const botRole = [...fake.world.guilds.get(guildId)!.roles.values()].find((r) => r.botId === fake.bot.id)!;
+    await fake.sendGuildMessage({ channelId: general, authorId: member.id, content: `<@&${modRoleId}> not for the bot` });
+    await fake.sendGuildMessage({ channelId: general, authorId: member.id, content: `<@&${botRole.id}> for the bot` });
+    await bot.waitReceived(1);
+    await fake.sync();
+    expect(seen(bot)).toEqual([[`discord:${general}`, "for the bot"]]);
+  });
+
   it("gives slash commands their channel when INTERACTION_CREATE has only channel_id", async () => {
     bot = await startDiscordBot({ fake: { transformDispatch: without("INTERACTION_CREATE", "channel") } });
     const { fake, general, thread, member, channelModerator, dmUser } = bot;
