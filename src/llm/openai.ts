@@ -48,6 +48,11 @@ export interface OpenAiProviderOptions {
  */
 const MODEL_MISSING = /\bmodel\b.*\b(not found|does not exist|not exist)|not a valid model|invalid model|unknown model/i;
 
+/** A server that refuses `stream_options` as an unknown argument (400, or 422 from strict validators). */
+function refusesStreamOptions(e: unknown): boolean {
+  return e instanceof APIError && (e.status === 400 || e.status === 422) && /stream_options/i.test(e.message);
+}
+
 /** Sent when no key is configured: the client insists on one, local servers ignore it. */
 const PLACEHOLDER_API_KEY = "not-needed";
 
@@ -106,6 +111,9 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
     ...(opts.log ? { logger: clientLogger(opts.log, opts.name), logLevel: "warn" as const } : { logLevel: "off" as const }),
   });
 
+  /** Turned off for good once the server refuses `stream_options`. */
+  let askForUsage = opts.sendStreamOptions !== false;
+
   function fail(e: unknown, ctx: CallContext, guard: CallGuard): unknown {
     const converted = convert(e, ctx, guard);
     if (converted instanceof ParleyError) {
@@ -121,6 +129,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
     let finished = false;
     let model = req.model;
     let usage: TokenUsage | undefined;
+    let askedForUsage = askForUsage;
     try {
       const call = client.chat.completions.create(
         {
@@ -128,7 +137,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
           // Only role and content: Groq rejects `name`.
           messages: req.messages.map(({ role, content }) => ({ role, content })),
           stream: true,
-          ...(opts.sendStreamOptions !== false ? { stream_options: { include_usage: true } } : {}),
+          ...(askedForUsage ? { stream_options: { include_usage: true } } : {}),
           ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
         },
         { signal: guard.signal },
@@ -150,9 +159,17 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
       // Some compatible servers send no finish_reason, but still end with `data: [DONE]`.
       if (chunksSeen > 0 && sawEndMarker(response)) finished = true;
     } catch (e) {
-      throw fail(e, ctx, guard);
+      if (!(askedForUsage && chunksSeen === 0 && refusesStreamOptions(e))) throw fail(e, ctx, guard);
+      askedForUsage = false;
     } finally {
       guard.dispose();
+    }
+    if (askForUsage && !askedForUsage) {
+      // An older or stricter compatible server: ask again without it, and from now on.
+      askForUsage = false;
+      opts.log?.info({ provider: opts.name }, "the server refuses stream_options; streaming without it from now on");
+      yield* chat(req, signal);
+      return;
     }
     // The client ends a stream quietly when its signal aborts: find out why it ended.
     if (guard.callerAborted) throw guard.callerReason;

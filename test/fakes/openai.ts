@@ -54,6 +54,8 @@ export interface CompatVariants {
   usageInXGroq?: boolean;
   /** No chunk carries a `finish_reason`; the stream still ends with `data: [DONE]`. */
   noFinishReason?: boolean;
+  /** `stream_options` is refused with 400 as an unknown argument (older Azure OpenAI, strict servers). */
+  rejectStreamOptions?: boolean;
 }
 
 export interface FakeOpenAiOptions extends CompatVariants {
@@ -228,6 +230,9 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       return sendJson(res, 400, apiError("Missing required parameter: 'messages'.", "invalid_request_error", null, "messages"));
     }
     const call: FakeChatCall = { model, messages: messagesOf(body), stream: body.stream === true, body };
+    if (variants.rejectStreamOptions && "stream_options" in body) {
+      return sendJson(res, 400, apiError("Unrecognized request argument supplied: stream_options", "invalid_request_error"));
+    }
 
     const fault = faults.take(true);
     if (fault) {

@@ -121,6 +121,19 @@ describe("openai provider: answers", () => {
     );
   });
 
+  it("asks again without stream_options when the server refuses them, and stops sending them", async () => {
+    fake.setVariants({ rejectStreamOptions: true });
+    const openai = provider();
+    const got = await collect(openai.chat(request));
+    expect(got.error).toBeUndefined();
+    expect(got.text).toBe(lastChat().answer!.text);
+    const chats = () => fake.requests.filter((r) => r.path === "/v1/chat/completions");
+    expect(chats().map((r) => "stream_options" in (r.body as object))).toEqual([true, false]);
+    await collect(openai.chat(request));
+    expect(chats()).toHaveLength(3);
+    expect(lastChat().body).not.toHaveProperty("stream_options");
+  });
+
   it("sends a placeholder key to a local server that needs none", async () => {
     const local = await startFakeOpenAi();
     try {
