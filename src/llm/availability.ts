@@ -38,7 +38,7 @@ export function hasModel(listed: readonly string[], wanted: string, kind: "ollam
 
 function fixFor(setup: ProviderSetup, model: string): string {
   // Not `llm.providers.<name>`: a provider set up by LLM_PROVIDER / LLM_MODEL has no such section.
-  return setup.kind === "ollama" ? `ollama pull ${model}` : "check the model name; the server does not list it (npx parley models shows what it has)";
+  return setup.kind === "ollama" ? `ollama pull ${model}` : "check the model name; npx parley models lists what the server has";
 }
 
 /** Checks one provider, bounded by `timeoutMs`; never throws. */

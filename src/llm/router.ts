@@ -241,7 +241,8 @@ export class ModelRouter {
         yield delta;
       }
     } catch (e) {
-      if (isParleyError(e) && e.code === "model_not_found") slot.warm?.forget(target.model);
+      // A model the server does not have, or a server not reached, was not loaded by this call.
+      if (isParleyError(e) && (e.code === "model_not_found" || e.code === "provider_unavailable")) slot.warm?.forget(target.model);
       throw e;
     }
     throw new ParleyError("provider_bad_response", `The ${target.provider} model server ended its answer without finishing it.`, {

@@ -47,7 +47,7 @@ describe("availability", () => {
         kind: "openai",
         ok: true,
         models: ["gpt-4o-mini"],
-        missing: [{ model: "gpt-5-turbo", fix: "check the model name; the server does not list it (npx parley models shows what it has)" }],
+        missing: [{ model: "gpt-5-turbo", fix: "check the model name; npx parley models lists what the server has" }],
       },
       { name: "gone", kind: "ollama", ok: false, models: [], missing: [], problem: "Could not reach the gone model server; is it running?" },
     ]);
@@ -68,7 +68,7 @@ describe("availability", () => {
     const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40).map((l) => l.msg);
     expect(warnings).toEqual([
       "model qwen2.5-coder:7b is not available on local; ollama pull qwen2.5-coder:7b",
-      "model gpt-5-turbo is not available on hosted; check the model name; the server does not list it (npx parley models shows what it has)",
+      "model gpt-5-turbo is not available on hosted; check the model name; npx parley models lists what the server has",
       "model provider gone is not answering: Could not reach the gone model server; is it running?",
     ]);
   });
