@@ -52,6 +52,9 @@ describe("markdownToTelegramHtml", () => {
 
   it("does not link unsafe schemes", () => {
     expect(shown("[click](javascript:alert(1))")).toEqual({ text: "[click](javascript:alert(1))", entities: [] });
+    // Telegram turns a tg://user link into a mention that notifies that user.
+    expect(shown("[hey](tg://user?id=123456)")).toEqual({ text: "[hey](tg://user?id=123456)", entities: [] });
+    expect(shown("<tg://user?id=123456>").entities).toEqual([]);
   });
 
   it("honours backslash escapes", () => {

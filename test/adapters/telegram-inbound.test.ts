@@ -106,6 +106,30 @@ describe("telegram inbound: groups", () => {
     expect(first.author.name).toBe("Alice");
   });
 
+  it("reads a photo's caption as its text, and finds @mentions in a message that comes without entities", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const dan = tg.user({ first_name: "Dan" });
+    const group = tg.group({ id: -1009876543210123, supergroup: true });
+    tg.say(`@${tg.bot.username} what is in this picture?`, { chatId: group.id, from: dan, asCaption: true });
+    tg.say("a holiday photo, not for the bot", { chatId: group.id, from: dan, asCaption: true });
+    tg.say(`/chat@${tg.bot.username} caption command`, { chatId: group.id, from: dan, asCaption: true });
+    tg.say(`hi @${tg.bot.username}, no entities here`, { chatId: group.id, from: dan, withoutEntities: true });
+    tg.say(`write to me@${tg.bot.username}.com or @${tg.bot.username}s`, { chatId: group.id, from: dan, withoutEntities: true });
+    tg.say("describe it", { chatId: tg.privateChat(dan).id, from: dan, asCaption: true });
+    await rig.waitReceived(6);
+    const inGroup = rig.received.filter((r) => r.message.channel.key === `telegram:${group.id}`);
+    expect(inGroup.map((r) => ({ text: r.message.text, addressed: r.message.addressed }))).toEqual([
+      { text: "what is in this picture?", addressed: true },
+      { text: "a holiday photo, not for the bot", addressed: false },
+      { text: "/chat caption command", addressed: true },
+      { text: "hi, no entities here", addressed: true },
+      { text: `write to me@${tg.bot.username}.com or @${tg.bot.username}s`, addressed: false },
+    ]);
+    const inPrivate = rig.received.find((r) => r.message.channel.private)!;
+    expect(inPrivate.message).toMatchObject({ text: "describe it", addressed: true });
+  });
+
   it("treats each forum topic as its own channel and answers inside the topic", async () => {
     rig = await startRig();
     const { tg } = rig;

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { FakeTelegram, RecordedCall } from "../fakes/telegram.js";
+import pino from "pino";
+import { createTelegramAdapter } from "../../src/adapters/telegram/index.js";
+import { startFakeTelegram, type FakeTelegram, type RecordedCall } from "../fakes/telegram.js";
 import { deltas, sleep, startRig, type TelegramRig } from "./telegram-harness.js";
 
 let rig: TelegramRig | undefined;
@@ -142,6 +144,21 @@ describe("telegram streaming", () => {
     expect(tg.botTexts(u.id)).toEqual(["The answer is forty-two."]);
   }, 15_000);
 
+  it("waits out a 429 whose retry_after is only in the description", async () => {
+    rig = await startRig({ fake: { flood: false } });
+    const { tg } = rig;
+    const u = tg.user();
+    rig.behaviour = async (_m, reply) => {
+      tg.injectError(429, "Too Many Requests: retry after 1", "sendMessage");
+      await reply.send("patience");
+    };
+    tg.privateMessage(u, "hi");
+    await tg.waitFor(() => tg.botMessages(u.id).length === 1, 5000);
+    const sends = tg.callsOf("sendMessage", u.id);
+    expect(sends.map((c) => c.status)).toEqual([429, 200]);
+    expect(sends[1]!.atMs - sends[0]!.atMs).toBeGreaterThanOrEqual(1000);
+  });
+
   it("survives editing faster than Telegram allows: 429s are waited out and the final text arrives", async () => {
     rig = await startRig({ adapter: { privateEditIntervalMs: 50 } });
     const { tg } = rig;
@@ -213,6 +230,19 @@ describe("telegram formatting", () => {
     const accepted = writes(tg, u.id);
     expect(accepted.every((c) => c.params.parse_mode === undefined)).toBe(true);
     expect(rig.logs()).toContain("sent as plain text");
+  });
+
+  it("sends the text plain when Telegram refuses the formatted text in other words", async () => {
+    rig = await startRig({ fake: { flood: false } });
+    const { tg } = rig;
+    const u = tg.user();
+    rig.behaviour = async (_m, reply) => {
+      tg.injectError(400, "Bad Request: wrong HTTP URL specified", "sendMessage");
+      await reply.stream(deltas(["see [the docs](https://example.com)"], 1));
+    };
+    tg.privateMessage(u, "link?");
+    await tg.waitFor(() => tg.botMessages(u.id).length === 1, 5000);
+    expect(tg.botTexts(u.id)).toEqual(["see [the docs](https://example.com)"]);
   });
 
   it("delivers a 10,000-character answer in parts of at most 4,096, code blocks closed and reopened", async () => {
@@ -331,5 +361,35 @@ describe("telegram typing and replies", () => {
     const [answer] = tg.botMessages(group.id);
     expect(answer!.text).toBe("ok: /chat hello there");
     expect(answer!.reply_to_message?.message_id).toBe(asked.message_id);
+    // reply_parameters for today's Bot API, reply_to_message_id for servers that predate it.
+    const [send] = tg.callsOf("sendMessage", group.id);
+    expect(send!.params.reply_parameters).toMatchObject({ message_id: asked.message_id });
+    expect(send!.params.reply_to_message_id).toBe(asked.message_id);
+  });
+
+  it("spaces answers that follow each other in a group, so several quick questions draw no 429", async () => {
+    rig = await startRig({ adapter: { groupEditIntervalMs: 700 }, fake: { flood: { group: { burst: 1, perMinute: 60_000 / 700 } } } });
+    const { tg } = rig;
+    const alice = tg.user();
+    const group = tg.group({ id: -1001234567890123 });
+    rig.behaviour = async (m, reply) => reply.send(`ok: ${m.text}`);
+    for (let i = 0; i < 4; i++) tg.command(group, alice, "chat", `q${i}`);
+    await tg.waitFor(() => tg.botMessages(group.id).length === 4, 10_000);
+    expect(tg.botTexts(group.id)).toEqual(["ok: /chat q0", "ok: /chat q1", "ok: /chat q2", "ok: /chat q3"]);
+    expect(tg.calls.filter((c) => c.status === 429)).toEqual([]);
+    for (const gap of gaps(writes(tg, group.id))) expect(gap).toBeGreaterThanOrEqual(650);
+  }, 15_000);
+
+  it("reaches a Bot API root given with a trailing slash", async () => {
+    const tg = await startFakeTelegram();
+    const adapter = createTelegramAdapter({ token: tg.token, apiRoot: `${tg.apiRoot}/` });
+    try {
+      await adapter.start({ dispatch: async () => {}, commands: [], complete: async () => [], log: pino({ level: "silent" }) });
+      expect(tg.callsOf("getMe").map((c) => c.status)).toEqual([200]);
+      expect(tg.calls.filter((c) => c.status === 404)).toEqual([]);
+    } finally {
+      await adapter.stop();
+      await tg.close();
+    }
   });
 });

@@ -102,6 +102,24 @@ describe("Telegram end to end", () => {
     expect(tg.callsOf("getChatAdministrators", group.id)).toHaveLength(1);
   });
 
+  it("tells a rate-limited user once in a busy group, and keeps answering the others", async () => {
+    const tg = await startWholeBot({ RATE_LIMIT_PER_MINUTE: "2" });
+    const bob = tg.user({ first_name: "Bob" });
+    const carol = tg.user({ first_name: "Carol" });
+    const group = tg.group({ id: -1001555666777888, supergroup: true, title: "Busy" });
+    for (let i = 1; i <= 5; i++) tg.groupMessage(group, bob, `question ${i}`, { mention: true });
+    const last = tg.groupMessage(group, carol, "my turn", { mention: true });
+    await tg.waitFor(() => tg.botMessages(group.id).some((m) => m.reply_to_message?.message_id === last.message_id), 30_000, "Carol's answer");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const texts = tg.botTexts(group.id);
+    expect(texts.filter((t) => t.startsWith("Echo: Bob:"))).toEqual(["Echo: Bob: question 1", "Echo: Bob: question 2"]);
+    expect(texts.filter((t) => /^Slow down, Bob/.test(t))).toHaveLength(1);
+    expect(texts).toContain("Echo: Carol: my turn");
+    expect(texts).toHaveLength(4);
+    // Answers following each other in one group stay within Telegram's flood limits.
+    expect(tg.calls.filter((c) => c.status === 429)).toEqual([]);
+  }, 40_000);
+
   it("keeps two groups' conversations apart", async () => {
     const tg = await startWholeBot();
     const u = tg.user({ first_name: "Uma" });

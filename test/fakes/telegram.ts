@@ -81,6 +81,10 @@ export interface FakeMessage {
   sender_chat?: FakeChat;
   text?: string;
   entities?: FakeEntity[];
+  /** A photo's sizes, for a message that is a photo with a caption. */
+  photo?: Array<{ file_id: string; file_unique_id: string; width: number; height: number }>;
+  caption?: string;
+  caption_entities?: FakeEntity[];
   reply_to_message?: FakeMessage;
   message_thread_id?: number;
   is_topic_message?: true;
@@ -154,6 +158,10 @@ export interface SayOptions {
   threadId?: number;
   /** Extra entities (mentions and commands are found automatically). */
   entities?: FakeEntity[];
+  /** Send a photo with `text` as its caption instead of a text message. */
+  asCaption?: boolean;
+  /** Leave entities out altogether, as a minimal server or proxy might. */
+  withoutEntities?: boolean;
 }
 
 const BOT_COMMAND = /^\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?/;
@@ -271,7 +279,15 @@ export class FakeTelegram {
   say(text: string, opts: SayOptions): FakeMessage {
     const state = this.mustChat(opts.chatId);
     const from = opts.from ?? (state.chat.type === "private" ? this.userOfPrivate(state.chat) : this.user());
-    const message = this.storeMessage(state, { from, text, entities: [...findEntities(text), ...(opts.entities ?? [])] }, opts);
+    const entities = opts.withoutEntities ? [] : [...findEntities(text), ...(opts.entities ?? [])];
+    const message = this.storeMessage(state, { from, text, entities }, opts);
+    if (opts.asCaption) {
+      delete message.text;
+      delete message.entities;
+      message.photo = [{ file_id: `photo-${message.message_id}`, file_unique_id: `p${message.message_id}`, width: 640, height: 480 }];
+      message.caption = text;
+      if (entities.length > 0) message.caption_entities = entities;
+    }
     this.pushUpdate({ message: clone(message) });
     return message;
   }

@@ -18,7 +18,7 @@ export interface LiveMessageTarget<H> {
   minEditIntervalMs: number;
   /**
    * Shared spacing for every reply into the same chat; the first message of
-   * a reply goes at once, every later call waits its turn. Default: a pacer
+   * a reply goes at once (see `paceFirstMessage`), every later call waits its turn. Default: a pacer
    * of `minEditIntervalMs` for this reply alone.
    */
   pacer?: Pacer;
@@ -29,6 +29,13 @@ export interface LiveMessageTarget<H> {
    * second. @defaultValue 0
    */
   firstMessageDelayMs?: number;
+  /**
+   * Let the first message of this reply wait for the pacer's slot too, so
+   * that answers following each other into one chat stay an interval apart
+   * (Telegram's per-chat flood limit counts messages as well as edits). The
+   * first reply into a quiet chat still goes at once. @defaultValue false
+   */
+  paceFirstMessage?: boolean;
   /** Sends a new message with this part's text; returns what `edit` needs. */
   send(text: string): Promise<H>;
   /** Replaces the text of a message this reply sent. */
@@ -78,7 +85,7 @@ export async function streamLiveMessage<H>(deltas: AsyncIterable<string>, target
     for (;;) {
       const index = firstStale();
       if (index < 0) return;
-      if (shown.length === 0) pacer.mark();
+      if (shown.length === 0 && !target.paceFirstMessage) pacer.mark();
       else await pacer.wait();
       // Waiting may have brought more text: show the newest version of this part.
       const part = splitMessage(text, target.maxLength)[index];
@@ -91,6 +98,8 @@ export async function streamLiveMessage<H>(deltas: AsyncIterable<string>, target
       } else {
         shown.push({ handle: await target.send(part), text: part });
       }
+      // A call can take long (a rate limit waited out inside it): the next slot counts from its end.
+      pacer.mark();
     }
   };
 

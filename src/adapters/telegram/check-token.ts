@@ -2,7 +2,7 @@ import { Api, GrammyError, HttpError } from "grammy";
 
 /** Asks Telegram who the token belongs to (`getMe`), for `parley doctor`. */
 export async function checkTelegramToken(opts: { token: string; apiRoot?: string; timeoutMs?: number }): Promise<string> {
-  const api = new Api(opts.token, { apiRoot: opts.apiRoot, timeoutSeconds: Math.ceil((opts.timeoutMs ?? 10_000) / 1000) });
+  const api = new Api(opts.token, { apiRoot: opts.apiRoot?.replace(/\/+$/, ""), timeoutSeconds: Math.ceil((opts.timeoutMs ?? 10_000) / 1000) });
   try {
     const me = await api.getMe();
     return `@${me.username}`;

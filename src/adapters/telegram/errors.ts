@@ -30,12 +30,36 @@ export function safeError(error: unknown, token: string): Error {
   return Object.assign(new Error(message), { name });
 }
 
-/** Telegram could not parse the HTML entities of a text it was sent. */
-export function isEntityParseError(error: unknown): boolean {
-  return error instanceof GrammyError && error.error_code === 400 && /can't parse entities/i.test(error.description);
+/**
+ * Telegram refused the request itself (400), as it does for formatting it
+ * will not take: "can't parse entities", but also other wordings for a link
+ * or an entity it dislikes. The same text sent plain is worth one try.
+ */
+export function isRefusedRequest(error: unknown): boolean {
+  return error instanceof GrammyError && error.error_code === 400 && !isNotModified(error);
 }
 
 /** An edit that would not change the message: nothing to do. */
 export function isNotModified(error: unknown): boolean {
   return error instanceof GrammyError && error.error_code === 400 && /message is not modified/i.test(error.description);
+}
+
+/** The answer shape of every Bot API call, as far as flood control needs it. */
+interface ApiAnswer {
+  ok: boolean;
+  error_code?: number;
+  description?: string;
+  parameters?: { retry_after?: number };
+}
+
+/**
+ * A 429 whose wait is only in its description ("Too Many Requests: retry
+ * after 7") gets `parameters.retry_after` filled in, so auto-retry waits it
+ * out: Telegram always sends the field, some proxies and servers do not.
+ */
+export function withRetryAfter<T extends ApiAnswer>(answer: T): T {
+  if (answer.ok || answer.error_code !== 429 || typeof answer.parameters?.retry_after === "number") return answer;
+  const match = /retry after (\d+)/i.exec(answer.description ?? "");
+  if (!match) return answer;
+  return { ...answer, parameters: { ...answer.parameters, retry_after: Number(match[1]) } };
 }

@@ -26,11 +26,12 @@ export interface InboundMessage {
 }
 
 /**
- * Normalises a text message, or returns undefined for messages the bot never
+ * Normalises a text message (or a photo, video or file with a caption: the
+ * caption is its text), or returns undefined for messages the bot never
  * answers: other bots (and itself) and messages without text.
  */
 export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMessage | undefined {
-  const text = message.text;
+  const text = message.text ?? message.caption;
   const from = message.from;
   if (text === undefined || from === undefined) return undefined;
   const anonymousAdmin = from.id === ANONYMOUS_ADMIN_BOT_ID && message.sender_chat?.id === message.chat.id;
@@ -39,7 +40,7 @@ export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMe
   const chat = message.chat;
   const isPrivate = chat.type === "private";
   const threadId = message.is_topic_message && message.message_thread_id !== undefined ? message.message_thread_id : undefined;
-  const entities = message.entities ?? [];
+  const entities = (message.text !== undefined ? message.entities : message.caption_entities) ?? [];
   const command = leadingCommand(text, entities);
   const commandForOtherBot = command !== undefined && command.bot !== undefined && command.bot.toLowerCase() !== me.username.toLowerCase();
   const mentions = botMentions(text, entities, me);
@@ -84,14 +85,34 @@ function leadingCommand(text: string, entities: readonly MessageEntity[]): Leadi
   return { length: raw.length, name: name ?? "", bot };
 }
 
-/** Spans of the text that mention this bot (`@username`, or a text mention of its id). */
+/**
+ * Spans of the text that mention this bot (`@username`, or a text mention of
+ * its id). Telegram marks every mention with an entity; a message that comes
+ * with no entities at all (a proxy or a minimal server that leaves them out)
+ * is searched for `@username` itself.
+ */
 function botMentions(text: string, entities: readonly MessageEntity[], me: UserFromGetMe): Array<{ offset: number; length: number }> {
   const handle = `@${me.username}`.toLowerCase();
+  if (entities.length === 0) return handleMentions(text, handle);
   return entities.filter(
     (e) =>
       (e.type === "mention" && text.slice(e.offset, e.offset + e.length).toLowerCase() === handle) ||
       (e.type === "text_mention" && e.user.id === me.id),
   );
+}
+
+/** `@username` written as a word of its own (not inside an e-mail address or a longer handle). */
+function handleMentions(text: string, handle: string): Array<{ offset: number; length: number }> {
+  const found: Array<{ offset: number; length: number }> = [];
+  const lower = text.toLowerCase();
+  for (let at = lower.indexOf(handle); at >= 0; at = lower.indexOf(handle, at + handle.length)) {
+    const before = text[at - 1];
+    const after = text[at + handle.length];
+    if ((before === undefined || !/[A-Za-z0-9_@.]/.test(before)) && (after === undefined || !/[A-Za-z0-9_]/.test(after))) {
+      found.push({ offset: at, length: handle.length });
+    }
+  }
+  return found;
 }
 
 /** Replies to the bot address it; in a forum, the topic's first message is not a real reply. */

@@ -12,7 +12,7 @@ import type { Adapter, AdapterContext } from "../../core/adapter.js";
 import { ParleyError } from "../../core/errors.js";
 import type { Command, IncomingMessage } from "../../core/types.js";
 import { PacerPool } from "../shared/pacer.js";
-import { describeError, redact, safeError } from "./errors.js";
+import { describeError, redact, safeError, withRetryAfter } from "./errors.js";
 import { normaliseMessage, type InboundMessage } from "./inbound.js";
 import { GroupModerators } from "./moderators.js";
 import { createTelegramReply } from "./outbound.js";
@@ -66,7 +66,8 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   const groupIntervalMs = opts.groupEditIntervalMs ?? 3_000;
   const bot = new Bot(opts.token, {
     botInfo: opts.botInfo,
-    client: { apiRoot: opts.apiRoot, timeoutSeconds: API_TIMEOUT_SEC },
+    // grammY appends `/bot<token>/<method>`: a trailing slash would make `//bot…`, which servers answer 404.
+    client: { apiRoot: opts.apiRoot?.replace(/\/+$/, ""), timeoutSeconds: API_TIMEOUT_SEC },
   });
   const safe = (error: unknown) => describeError(error, opts.token);
   // Private chats have positive ids, groups negative ones.
@@ -80,7 +81,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   // Installed first, so it runs inside auto-retry and sees every attempt, including each 429.
   bot.api.config.use(async (prev, method, payload, signal) => {
     try {
-      const result = await prev(method, payload, signal);
+      const result = withRetryAfter(await prev(method, payload, signal));
       if (!result.ok && !/message is not modified/.test(result.description)) {
         log?.[result.error_code === 429 ? "info" : "warn"](
           { method, code: result.error_code, description: redact(result.description, opts.token), retryAfterSec: result.parameters?.retry_after },

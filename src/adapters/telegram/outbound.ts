@@ -8,7 +8,7 @@ import type { Reply } from "../../core/types.js";
 import { streamLiveMessage, type LiveMessageTarget } from "../shared/live-message.js";
 import type { Pacer } from "../shared/pacer.js";
 import { createTypingIndicator } from "../shared/typing.js";
-import { isEntityParseError, isNotModified } from "./errors.js";
+import { isNotModified, isRefusedRequest } from "./errors.js";
 import { markdownToTelegramHtml, visibleText } from "./format.js";
 
 /** Telegram's limit on a message's text, in UTF-16 code units after entity parsing. */
@@ -66,9 +66,14 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
 
   /** Sends one part; only the reply's first message is a reply to the user's message. */
   const sendPart = async (text: string, html: boolean): Promise<number> => {
+    // `reply_parameters` is what Telegram reads; the older `reply_to_message_id` is ignored beside it
+    // but keeps the answer a reply on Bot API servers (and proxies) that predate Bot API 7.0.
     const replyTo =
       !repliedYet && place.replyToMessageId !== undefined
-        ? { reply_parameters: { message_id: place.replyToMessageId, allow_sending_without_reply: true } }
+        ? {
+            reply_parameters: { message_id: place.replyToMessageId, allow_sending_without_reply: true },
+            reply_to_message_id: place.replyToMessageId,
+          }
         : {};
     const message = await api.sendMessage(place.chatId, text, {
       ...thread,
@@ -108,8 +113,8 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
     try {
       return await call(html, true);
     } catch (error) {
-      if (!isEntityParseError(error)) throw error;
-      deps.onWarning("Telegram refused the formatting; sent as plain text", error);
+      if (!isRefusedRequest(error)) throw error;
+      deps.onWarning("Telegram refused the formatted text; sent as plain text", error);
       return call(markdown, false);
     }
   };
@@ -127,6 +132,8 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
     minEditIntervalMs: deps.minEditIntervalMs,
     pacer: deps.pacer,
     firstMessageDelayMs: html ? FIRST_MESSAGE_DELAY_MS : 0,
+    // Answers following each other in one chat stay an interval apart too (groups: 20 messages a minute).
+    paceFirstMessage: true,
     send: (text) => converted(() => (html ? formatted(text, (t, h) => sendPart(t, h)) : sendPart(text, false))),
     edit: (id, text) => converted(() => (html ? formatted(text, (t, h) => editPart(id, t, h)) : editPart(id, text, false))),
   });

@@ -135,6 +135,37 @@ describe("streamLiveMessage", () => {
     expect(later.length).toBeGreaterThan(0);
     expect(all.at(-1)! - all[0]!).toBeGreaterThanOrEqual(100 * later.length - 10);
   });
+
+  it("counts the next slot from the end of a slow call, such as one that waited out a rate limit", async () => {
+    const { target, calls } = recorder({ intervalMs: 100 });
+    const slowEdit = target.edit;
+    let slowed = false;
+    target.edit = async (id, text) => {
+      if (!slowed) {
+        slowed = true;
+        await new Promise((r) => setTimeout(r, 400)); // a 429 waited out inside the call
+      }
+      return slowEdit(id, text);
+    };
+    await streamLiveMessage(timed(["a", " b", " c", " d", " e", " f"], 60), target);
+    const edits = calls.filter((c) => c.kind === "edit");
+    expect(edits.length).toBeGreaterThanOrEqual(2);
+    // The first edit was recorded after its 400 ms wait; the next one is a whole interval after that.
+    expect(edits[1]!.atMs - edits[0]!.atMs).toBeGreaterThanOrEqual(95);
+  });
+
+  it("with paceFirstMessage, spaces the next answer's first message from the last call in the chat", async () => {
+    const pacer = createPacer(150);
+    const a = recorder();
+    const b = recorder();
+    const started = Date.now();
+    await streamLiveMessage(timed(["first answer"], 1), { ...a.target, pacer, paceFirstMessage: true });
+    // A quiet chat: the first answer goes at once.
+    expect(Date.now() - started).toBeLessThan(100);
+    await streamLiveMessage(timed(["second answer"], 1), { ...b.target, pacer, paceFirstMessage: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(b.shown()).toEqual(["second answer"]);
+  });
 });
 
 describe("createPacer", () => {
