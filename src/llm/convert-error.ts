@@ -113,6 +113,9 @@ export function statusError(ctx: CallContext, info: StatusInfo): ParleyError {
     return new ParleyError("model_not_found", modelNotFoundMessage(ctx), { cause, detail: what });
   }
   if (status === 408) return timeoutError(ctx, cause);
+  if (status === 402) {
+    return new ParleyError("provider_bad_request", `${who} says our account has no credits left.`, { cause, detail: what });
+  }
   if (status === 429) {
     const wait = retryAfterMs !== undefined ? `try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s` : "try again shortly";
     return new ParleyError("provider_rate_limited", `${who} is rate limiting us; ${wait}.`, {

@@ -72,7 +72,12 @@ function convert(e: unknown, ctx: CallContext, guard: CallGuard): unknown {
         cause: e,
       });
     }
-    // No status: an error event inside the stream.
+    // No status: an error event inside the stream. OpenRouter, answering 200 once a model was
+    // picked, puts the status the model's provider gave in `error.code` (429, 502...).
+    const code = Number(e.code);
+    if (!ctx.textYielded && Number.isInteger(code) && code >= 400 && code <= 599) {
+      return statusError(ctx, { status: code, serverMessage: e.message, modelMissing: MODEL_MISSING.test(e.message), cause: e });
+    }
     return streamedServerError(ctx, e, e.message);
   }
   const transport = transportError(e, ctx);

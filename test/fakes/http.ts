@@ -67,6 +67,9 @@ export type Responder = (call: FakeChatCall) => FakeAnswer | string | Promise<Fa
  * - `400-model`: an unknown model refused with 400, as OpenRouter and LM Studio do;
  * - `stream-error`: a streamed answer whose first chunk is followed by the
  *   protocol's error object (Ollama `{"error": ...}` line, SSE `data: {"error": {...}}`);
+ * - `stream-error-first`: status 200 and the error object as the first line
+ *   or event; OpenAI-compatible with `code` set to `errorCode` (OpenRouter's
+ *   way once a model was picked);
  * - `hang`: accept the request and never send anything;
  * - `stall`: send the first chunk of a streamed answer, then nothing more;
  * - `cut`: send the first chunk, then destroy the socket;
@@ -81,6 +84,7 @@ export type FaultKind =
   | "404-model"
   | "400-model"
   | "stream-error"
+  | "stream-error-first"
   | "hang"
   | "stall"
   | "cut"
@@ -96,6 +100,8 @@ export interface Fault {
   headers?: Record<string, string>;
   /** The server's error text for a status or `stream-error` fault, instead of the fake's usual one. */
   message?: string;
+  /** `error.code` of a `stream-error-first` fault. Default 502. */
+  errorCode?: number;
   /** `content-type` of a `not-json` answer. Default `text/html; charset=utf-8`. */
   contentType?: string;
   /** Which requests fail: `chat` (chat/generate calls, default) or `all`. */

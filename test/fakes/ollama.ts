@@ -150,6 +150,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         res.write(firstPiece);
         return void res.end(`${JSON.stringify({ error: fault.message ?? STREAM_ERROR })}\n`);
+      case "stream-error-first":
+        // The stream started (status 200), and its first line is the error.
+        res.writeHead(200, { "content-type": "application/x-ndjson" });
+        return void res.end(`${JSON.stringify({ error: fault.message ?? STREAM_ERROR })}\n`);
       case "not-json":
         return sendNotJson(res, fault);
       case "404-model":

@@ -196,6 +196,11 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
         res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" });
         res.write(firstPiece);
         return void res.end(`data: ${JSON.stringify(apiError(fault.message ?? STREAM_ERROR, "server_error"))}\n\n`);
+      case "stream-error-first": {
+        res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" });
+        const error = { code: fault.errorCode ?? 502, message: fault.message ?? "Provider returned error", metadata: { provider_name: "Fake" } };
+        return void res.end(`: OPENROUTER PROCESSING\n\ndata: ${JSON.stringify({ error })}\n\n`);
+      }
       case "404-model":
         return sendJson(res, 404, modelNotFound(model), fault.headers);
       case "400-model":

@@ -167,6 +167,13 @@ describe("ollama provider: failures", () => {
     expect(error.userMessage).toBe('The ollama model server refused the request: "nomic-embed-text" does not support chat.');
   });
 
+  it("an error line as the first line of the stream is a provider_error that may be retried", async () => {
+    fake.setFault("stream-error-first");
+    const got = await collect(provider().chat(request));
+    expect(expectParley(got.error, "provider_error").retryable).toBe(true);
+    expect(got.text).toBe("");
+  });
+
   it("an error line inside the stream after the first chunk: partial text, then a provider_error that is not retried", async () => {
     fake.setFault("stream-error");
     const got = await collect(provider().chat(request));

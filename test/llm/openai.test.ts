@@ -261,6 +261,17 @@ describe("openai provider: failures", () => {
     expect(got.done).toBeUndefined();
   });
 
+  it.each<[number, ErrorCode, boolean]>([
+    [429, "provider_rate_limited", true],
+    [502, "provider_error", true],
+    [402, "provider_bad_request", false],
+  ])("an error event before any text with code %s (OpenRouter) is read as that status: %s", async (errorCode, code, retryable) => {
+    fake.setFault({ kind: "stream-error-first", errorCode });
+    const got = await collect(provider().chat(request));
+    expect(expectParley(got.error, code).retryable).toBe(retryable);
+    expect(got.text).toBe("");
+  });
+
   it("a wrong path says to check the address, and that it usually ends in /v1", async () => {
     const got = await collect(provider({ baseURL: fake.url }).chat(request));
     const error = expectParley(got.error, "provider_bad_request");
