@@ -55,6 +55,13 @@ const apiKeyVariables: Record<string, string[]> = {
 };
 
 /**
+ * What a key of each hosted provider starts with. OPENAI_API_KEY stands in
+ * for OpenRouter's or Groq's own variable only when it holds their kind of
+ * key: an OpenAI key left in the environment must not be sent to another company.
+ */
+const keyPrefixes: Record<string, string> = { openrouter: "sk-or-", groq: "gsk_" };
+
+/**
  * Reads `PARLEY_CONFIG` (or `./parley.yaml` when present), applies the
  * environment on top, validates everything, and throws `ConfigError` naming
  * the first bad setting.
@@ -76,8 +83,10 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
   }
   const keyVariables = apiKeyVariables[config.llm.provider] ?? [];
   for (const variable of keyVariables) {
-    if (env[variable]) {
-      config.llm.apiKey = env[variable];
+    const key = env[variable]?.trim();
+    const foreign = variable === "OPENAI_API_KEY" && config.llm.provider in keyPrefixes && !key?.startsWith(keyPrefixes[config.llm.provider]!);
+    if (key && !(foreign && !config.llm.openaiBaseUrl)) {
+      config.llm.apiKey = key;
       break;
     }
   }

@@ -48,6 +48,16 @@ describe("OLLAMA_HOST is read as Ollama reads it", () => {
   });
 });
 
+describe("API keys of the single-provider setup", () => {
+  it("never sends an OpenAI key to Groq or OpenRouter, but takes their own keys from OPENAI_API_KEY", () => {
+    expect(() => load("", { LLM_PROVIDER: "groq", OPENAI_API_KEY: "sk-proj-openai-key" })).toThrow("needs an API key in GROQ_API_KEY");
+    expect(() => load("", { LLM_PROVIDER: "openrouter", OPENAI_API_KEY: "sk-proj-openai-key" })).toThrow("needs an API key in OPENROUTER_API_KEY");
+    expect(load("", { LLM_PROVIDER: "groq", OPENAI_API_KEY: "gsk_groq_key" }).llm.apiKey).toBe("gsk_groq_key");
+    expect(load("", { LLM_PROVIDER: "openrouter", OPENAI_API_KEY: "sk-or-v1-abc" }).llm.apiKey).toBe("sk-or-v1-abc");
+    expect(load("", { LLM_PROVIDER: "groq", GROQ_API_KEY: "gsk_own", OPENAI_API_KEY: "sk-proj-x" }).llm.apiKey).toBe("gsk_own");
+  });
+});
+
 describe("values written the way people write them", () => {
   it("takes compound Go durations for keep-alive, as Ollama's own OLLAMA_KEEP_ALIVE does", () => {
     for (const value of ["1h30m", "5m0s", "-1", "24h", "0"]) {
