@@ -35,6 +35,6 @@ export const persona: Command = {
       throw new ParleyError("bad_input", `There is no persona "${args.slice(0, 40)}". Choose one of: ${all.map((p) => p.name).join(", ")}.`);
     }
     await services.settings.setPersona(message.channel.key, wanted.name);
-    await reply.send(`Persona switched to ${wanted.name}: ${wanted.description}.`);
+    await reply.send(`Persona switched to ${wanted.name}: ${wanted.description.replace(/[.\s]+$/, "")}.`);
   },
 };
