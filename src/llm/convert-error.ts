@@ -151,7 +151,8 @@ export function statusError(ctx: CallContext, info: StatusInfo): ParleyError {
  * runner are left out all the same.
  */
 function ollamaSays(ctx: CallContext, info: StatusInfo): string {
-  if (ctx.kind !== "ollama" || !info.serverMessage) return "";
+  // A proxy's error page in front of Ollama is no sentence for a chat.
+  if (ctx.kind !== "ollama" || !info.serverMessage || /<\/?[a-z!][^>]*>/i.test(info.serverMessage)) return "";
   const words = info.serverMessage
     .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "…")
     .replace(/\s+/g, " ")

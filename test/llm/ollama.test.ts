@@ -162,6 +162,9 @@ describe("ollama provider: failures", () => {
     fake.setFault({ kind: "500", message: 'POST predict: Post "http://127.0.0.1:41231/completion": EOF' });
     error = expectParley((await collect(provider().chat(request))).error, "provider_error");
     expect(error.userMessage).not.toMatch(/https?:|127\.0\.0\.1/);
+    fake.setFault({ kind: "500", message: "<html><body><h1>502 Bad Gateway</h1></body></html>" });
+    error = expectParley((await collect(provider().chat(request))).error, "provider_error");
+    expect(error.userMessage).toBe("The ollama model server had an internal error.");
     fake.setFault({ kind: "400", message: '"nomic-embed-text" does not support chat' });
     error = expectParley((await collect(provider().chat(request))).error, "provider_bad_request");
     expect(error.userMessage).toBe('The ollama model server refused the request: "nomic-embed-text" does not support chat.');
