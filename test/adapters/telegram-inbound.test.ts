@@ -184,6 +184,20 @@ describe("telegram inbound: groups", () => {
     tg.botMessage(group, `@${tg.bot.username} hello fellow bot`);
     tg.editedMessage(group.id, original.message_id, `@${tg.bot.username} edited`);
     tg.channelPost(`@${tg.bot.username} channel news`);
+    // The same post, forwarded by Telegram into the channel's discussion group.
+    const channel = { id: -1009999999999, type: "channel" as const, title: "A channel" };
+    tg.pushUpdate({
+      message: {
+        message_id: 990,
+        date: 0,
+        chat: group,
+        from: { id: 777000, is_bot: false, first_name: "Telegram" },
+        sender_chat: channel,
+        text: `@${tg.bot.username} channel news`,
+        entities: [{ type: "mention", offset: 0, length: tg.bot.username.length + 1 }],
+        is_automatic_forward: true,
+      },
+    });
     const last = tg.groupMessage(group, carol, "last", { mention: true });
     await tg.waitDelivered(last);
     await rig.waitReceived(2);

@@ -88,6 +88,8 @@ export interface FakeMessage {
   reply_to_message?: FakeMessage;
   message_thread_id?: number;
   is_topic_message?: true;
+  /** A channel post Telegram forwarded into the channel's discussion group. */
+  is_automatic_forward?: true;
   edit_date?: number;
   reply_markup?: unknown;
 }

@@ -28,7 +28,7 @@ export interface InboundMessage {
 /**
  * Normalises a text message (or a photo, video or file with a caption: the
  * caption is its text), or returns undefined for messages the bot never
- * answers: other bots (and itself) and messages without text.
+ * answers: other bots (and itself), channel posts and messages without text.
  */
 export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMessage | undefined {
   const text = message.text ?? message.caption;
@@ -36,6 +36,8 @@ export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMe
   if (text === undefined || from === undefined) return undefined;
   const anonymousAdmin = from.id === ANONYMOUS_ADMIN_BOT_ID && message.sender_chat?.id === message.chat.id;
   if ((from.is_bot && !anonymousAdmin) || from.id === me.id) return undefined;
+  // A channel's post, forwarded into its discussion group by Telegram (from "Telegram", 777000, not a bot).
+  if (message.sender_chat?.type === "channel" || message.is_automatic_forward) return undefined;
 
   const chat = message.chat;
   const isPrivate = chat.type === "private";
