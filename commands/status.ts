@@ -14,7 +14,12 @@ export const status: Command = {
     const { llm } = services;
     const persona = await currentPersona(services, message.channel.key);
     const choice = llm.choose(persona);
-    const [health, today] = await Promise.all([llm.health(), services.usage.totalToday()]);
+    const [health, today, byModel, channel] = await Promise.all([
+      llm.health(),
+      services.usage.totalToday(),
+      services.usage.modelsToday(),
+      services.usage.channelToday(message.channel.key),
+    ]);
     const defaultTarget = targetName({ provider: llm.defaultChoice.provider.name, model: llm.defaultChoice.model });
     const routes = llm.describeRoutes();
     const fallback = llm.fallbackChain();
@@ -34,9 +39,11 @@ export const status: Command = {
     lines.push("Providers:");
     for (const h of health) lines.push(describeProvider(h));
 
-    const tokens = today.promptTokens + today.completionTokens;
-    const cost = llm.hasPrices ? `, ${formatCost(today.cost, llm.currency)}` : "";
-    lines.push(`Today (UTC): ${today.requests} request${today.requests === 1 ? "" : "s"}, ${tokens.toLocaleString("en")} tokens${cost}`);
+    const costOf = (amount: number) => (llm.hasPrices ? `, ${formatCost(amount, llm.currency)}` : "");
+    const tokensOf = (u: { promptTokens: number; completionTokens: number }) => `${(u.promptTokens + u.completionTokens).toLocaleString("en")} tokens`;
+    lines.push(`Today (UTC): ${plural(today.requests, "request")}, ${tokensOf(today)}${costOf(today.cost)}`);
+    for (const { model, usage } of byModel) lines.push(`• ${model}: ${plural(usage.requests, "answer")}, ${tokensOf(usage)}${costOf(usage.cost)}`);
+    lines.push(`This channel today: ${plural(channel.requests, "request")}, ${tokensOf(channel)}${costOf(channel.cost)}`);
     lines.push(`Uptime: ${formatUptime(Date.now() - services.startedAt)}`);
     lines.push(`Store: ${services.config.redisUrl ? "Redis" : "in memory (lost on restart)"}`);
     await reply.send(lines.join("\n"));

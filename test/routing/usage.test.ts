@@ -88,6 +88,9 @@ describe("token accounting", () => {
     expect(usage).toContain("Token budget: 28,000 of 50,000 left today");
     const status = await bot.say("/status", { user: "7" });
     expect(status).toContain("Today (UTC): 2 requests, 22,000 tokens, $0.0027");
+    expect(status).toMatch(/^• hosted\/gpt-4o-mini: 1 answer, 12,000 tokens, \$0\.0027$/m);
+    expect(status).toMatch(/^• local\/llama3\.2: 1 answer, 10,000 tokens, \$0\.00$/m);
+    expect(status).toContain("This channel today: 2 requests, 22,000 tokens, $0.0027");
   });
 
   it("shows a currency code after the amount", async () => {
