@@ -16,6 +16,7 @@ import {
   type CallContext,
 } from "./convert-error.js";
 import { ollamaFetch, UnreadableBodyError, type FetchNotes } from "./ollama-fetch.js";
+import { ThinkingFilter } from "./thinking-filter.js";
 import type { ChatDelta, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
 
 export interface OllamaProviderOptions {
@@ -100,6 +101,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     const guard = startCallGuard(opts.timeoutMs, signal);
     const notes: FetchNotes = {};
     let chunksSeen = 0;
+    const thinking = new ThinkingFilter();
     try {
       const keepAlive = req.keepAlive ?? opts.keepAlive;
       const call = clientFor(guard, notes).chat({
@@ -112,7 +114,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
       const stream = await guard.race(call);
       for await (const part of guard.iterate(stream)) {
         chunksSeen++;
-        const text = part.message?.content;
+        const text = thinking.push(part.message?.content ?? "") + (part.done ? thinking.flush() : "");
         if (text) {
           yield { type: "text", text };
           ctx.textYielded = true;

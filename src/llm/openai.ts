@@ -20,6 +20,7 @@ import {
   type CallContext,
 } from "./convert-error.js";
 import { endMarkingFetch, sawEndMarker } from "./sse-end.js";
+import { ThinkingFilter } from "./thinking-filter.js";
 import type { ChatDelta, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
 
 export interface OpenAiProviderOptions {
@@ -135,6 +136,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
     let model = req.model;
     let usage: TokenUsage | undefined;
     let askedForUsage = askForUsage;
+    const thinking = new ThinkingFilter();
     try {
       const call = client.chat.completions.create(
         {
@@ -155,7 +157,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
         usage = counted ?? usage;
         // Usage comes last: with it, or a finish_reason on any choice, the answer is whole.
         if (counted || chunk.choices?.some((c) => c.finish_reason)) finished = true;
-        const text = chunk.choices?.[0]?.delta?.content;
+        const text = thinking.push(chunk.choices?.[0]?.delta?.content ?? "");
         if (text) {
           yield { type: "text", text };
           ctx.textYielded = true;
@@ -186,6 +188,8 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
           : streamCutError(ctx);
       throw fail(why, ctx, guard);
     }
+    const rest = thinking.flush();
+    if (rest) yield { type: "text", text: rest };
     yield { type: "done", model, usage };
   }
 

@@ -125,6 +125,14 @@ describe("ollama provider: answers", () => {
     expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS * 2);
   });
 
+  it("hides an inline <think> block at the start of the answer, and keeps the server's counts", async () => {
+    fake.setResponder(() => ({ chunks: ["<think>", "\nweighing it", "</think>", "\n\n", "Fine."], promptTokens: 12, completionTokens: 5 }));
+    const got = await collect(provider().chat(request));
+    expect(got.error).toBeUndefined();
+    expect(got.text).toBe("Fine.");
+    expect(got.done?.usage).toEqual({ promptTokens: 12, completionTokens: 5 });
+  });
+
   it("lists the server's models", async () => {
     expect(await provider().models()).toEqual(["llama3.2:latest", "qwen2.5:0.5b"]);
     fake.setModels(["mistral"]);

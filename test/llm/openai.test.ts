@@ -170,6 +170,14 @@ describe("openai provider: answers", () => {
     expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS * 2);
   });
 
+  it("hides an inline <think> block at the start of the answer, and keeps the server's counts", async () => {
+    fake.setResponder(() => ({ chunks: ["<think>", "\nweighing it", "</think>", "\n\n", "Fine."], promptTokens: 12, completionTokens: 5 }));
+    const got = await collect(provider().chat(request));
+    expect(got.error).toBeUndefined();
+    expect(got.text).toBe("Fine.");
+    expect(got.done?.usage).toEqual({ promptTokens: 12, completionTokens: 5 });
+  });
+
   it("lists the server's models", async () => {
     expect(await provider().models()).toEqual(["gpt-4o-mini", "llama-3.1-8b-instant"]);
   });
