@@ -80,3 +80,16 @@ describe("markdownToTelegramHtml", () => {
     }
   });
 });
+
+describe("mentions the model writes", () => {
+  it("never become Telegram mentions, in formatted or plain text, while e-mails, code and links stay as written", async () => {
+    const { defuseMentions, markdownToTelegramHtml } = await import("../../src/adapters/telegram/format.js");
+    const html = markdownToTelegramHtml("Ask @alice_admin or **@bob1234**, mail me@example.com, see [@carol](https://t.me/carol) and `@dave_in_code`");
+    expect(html).toContain("@\u2060alice_admin");
+    expect(html).toContain("<b>@\u2060bob1234</b>");
+    expect(html).toContain("me@example.com");
+    expect(html).toContain('<a href="https://t.me/carol">@\u2060carol</a>');
+    expect(html).toContain("<code>@dave_in_code</code>");
+    expect(defuseMentions("@everyone and @someone_else, not a@b.cd")).toBe("@\u2060everyone and @\u2060someone_else, not a@b.cd");
+  });
+});

@@ -22,6 +22,21 @@ const EMPHASIS: ReadonlyArray<{ mark: string; tag: string }> = [
   { mark: "_", tag: "i" },
 ];
 
+/** `@name` as Telegram would turn into a mention that notifies a member of the chat. */
+const MENTION = /(^|[^A-Za-z0-9_])@(?=[A-Za-z][A-Za-z0-9_]{3,31}(?![A-Za-z0-9_]))/g;
+/** The same, for the `@` at the start (or second place, after a boundary) of a slice. */
+const MENTION_AT = /^(?:@|[^A-Za-z0-9_]@)[A-Za-z][A-Za-z0-9_]{3,31}(?![A-Za-z0-9_])/;
+/** U+2060 WORD JOINER: invisible, but `@\u2060name` is no longer a mention. */
+const WORD_JOINER = "\u2060";
+
+/**
+ * Keeps the model's `@name` from pinging anyone: Telegram makes a mention of
+ * every `@username` in a message, and a mention notifies that member.
+ */
+export function defuseMentions(text: string): string {
+  return text.replace(MENTION, `$1@${WORD_JOINER}`);
+}
+
 /** Escapes text for Telegram HTML (also safe inside double-quoted attributes). */
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -120,6 +135,11 @@ function renderInline(text: string, inLink = false): string {
     if (emphasis) {
       out += `<${emphasis.tag}>${renderInline(text.slice(emphasis.innerStart, emphasis.innerEnd), inLink)}</${emphasis.tag}>`;
       i = emphasis.innerEnd + emphasis.markLength;
+      continue;
+    }
+    if (ch === "@" && MENTION_AT.test(text.slice(Math.max(0, i - 1), i + 33))) {
+      out += `@${WORD_JOINER}`;
+      i += 1;
       continue;
     }
     out += escapeHtml(ch);

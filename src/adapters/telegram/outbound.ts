@@ -9,7 +9,7 @@ import { streamLiveMessage, type LiveMessageTarget } from "../shared/live-messag
 import type { Pacer } from "../shared/pacer.js";
 import { createTypingIndicator } from "../shared/typing.js";
 import { isNotModified, isRefusedRequest } from "./errors.js";
-import { markdownToTelegramHtml, visibleText } from "./format.js";
+import { defuseMentions, markdownToTelegramHtml, visibleText } from "./format.js";
 
 /** Telegram's limit on a message's text, in UTF-16 code units after entity parsing. */
 export const TELEGRAM_MAX_LENGTH = 4096;
@@ -75,7 +75,7 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
             reply_to_message_id: place.replyToMessageId,
           }
         : {};
-    const message = await api.sendMessage(place.chatId, text, {
+    const message = await api.sendMessage(place.chatId, html ? text : defuseMentions(text), {
       ...thread,
       ...replyTo,
       ...(html ? { parse_mode: "HTML" as const } : {}),
@@ -94,7 +94,7 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
     const payload = `${html ? "html" : "plain"}:${text.trim()}`;
     if (lastSent.get(messageId) === payload) return;
     try {
-      await api.editMessageText(place.chatId, messageId, text, {
+      await api.editMessageText(place.chatId, messageId, html ? text : defuseMentions(text), {
         ...(html ? { parse_mode: "HTML" as const } : {}),
         link_preview_options: { is_disabled: true },
       });
