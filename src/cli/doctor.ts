@@ -86,14 +86,15 @@ export async function runDoctor(env: Env, out: NodeJS.WritableStream): Promise<n
   const log = pino({ level: "silent" });
   for (const check of await checkConfiguredProviders(config, timeoutMs, log)) {
     if (!check.ok) {
-      print({ name: `provider ${check.name}`, ok: false, detail: safe(check.problem ?? "not answering") });
+      const hint = check.kind === "ollama" ? " Start it with `ollama serve`, or point OLLAMA_HOST (or its baseUrl) at it." : " Check its baseUrl and that the server is running.";
+      print({ name: `provider ${check.name}`, ok: false, detail: safe(`${check.problem ?? "not answering"}${hint}`) });
       continue;
     }
     const missing = check.missing.map((m) => `${m.model} is missing (${m.fix})`);
     print({
       name: `provider ${check.name}`,
       ok: missing.length === 0,
-      detail: safe(missing.length > 0 ? `answering, but ${missing.join("; ")}` : `answering in ${Math.round(check.latencyMs)} ms, ${check.models.length} models, every configured model available`),
+      detail: safe(missing.length > 0 ? `answering, but ${missing.join("; ")}` : `answering in ${Math.round(check.latencyMs)} ms, ${check.models.length} model${check.models.length === 1 ? "" : "s"}, every configured model available`),
     });
   }
 

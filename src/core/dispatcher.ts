@@ -40,6 +40,10 @@ export function createDispatcher(services: Services): Dispatcher {
     }
     const parsed = message.command ?? parseCommand(text, config.prefixes);
     const prefix = config.prefixes[0]!;
+    if (!parsed && config.prefixes.includes(text)) {
+      await reply.send(`Which command? Send ${prefix}help for the list, or just write to me.`);
+      return;
+    }
     let command: Command = chat!;
     let args = text;
     if (parsed) {

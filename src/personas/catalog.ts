@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -68,9 +68,9 @@ export function parsePersonaFile(path: string): Persona {
   const parsed = frontMatterSchema.safeParse(meta);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`Persona ${basename(path)}: ${issue.path.join(".") || "front matter"} ${issue.message}.`);
+    throw new ConfigError(`Persona ${path}: ${issue.path.join(".") || "front matter"} ${issue.message}.`);
   }
   const prompt = match[2]!.trim();
-  if (!prompt) throw new ConfigError(`Persona ${basename(path)}: the system prompt (the body) is empty.`);
+  if (!prompt) throw new ConfigError(`Persona ${path}: the system prompt (the body) is empty.`);
   return { ...parsed.data, prompt };
 }

@@ -63,6 +63,12 @@ describe("dispatcher and commands through the whole bot (in process)", () => {
     expect(await bot.say("/reset", { platform: "discord" })).toBe("Only moderators can use /reset here.");
   });
 
+  it("answers a bare prefix with a hint instead of sending it to the model", async () => {
+    expect(await bot.say("/")).toBe("Which command? Send /help for the list, or just write to me.");
+    expect(await bot.say("!")).toBe("Which command? Send /help for the list, or just write to me.");
+    expect(chatCalls(ollama)).toHaveLength(0);
+  });
+
   it("lets only a memory's author or a moderator forget it", async () => {
     const added = await bot.say("/remember meetings are on Tuesdays", { user: "1", name: "Ann" });
     const id = /#(\w+)/.exec(added)![1]!;
