@@ -1,5 +1,5 @@
 import { buildPrompt } from "../src/chat/prompt.js";
-import { foldOldTurns } from "../src/chat/summary.js";
+import { foldOldTurns, overflows } from "../src/chat/summary.js";
 import { estimateTokens } from "../src/chat/tokens.js";
 import { ParleyError } from "../src/core/errors.js";
 import type { Command } from "../src/core/types.js";
@@ -59,26 +59,26 @@ export const chat: Command = {
       await reply.send(`Say something after ${config.prefixes[0]}chat, or just write to me. Send ${config.prefixes[0]}help for commands.`);
       return;
     }
-    const persona = await currentPersona(services, channel);
-    const [recent, facts, summary] = await Promise.all([
-      history.recent(channel, config.history.promptMessages),
+    const budget = config.limits.tokensPerDay;
+    // Independent reads, side by side: on Redis each is a round trip.
+    const [persona, window, facts, today] = await Promise.all([
+      currentPersona(services, channel),
+      history.window(channel, config.history.promptMessages),
       promptMemories(services, channel, args),
-      history.getSummary(channel),
+      budget > 0 ? usage.userToday(message.author.key) : undefined,
     ]);
     const messages = buildPrompt({
       persona,
-      history: recent,
+      history: window.turns.map((t) => t.turn),
       memories: facts,
-      summary,
+      summary: window.summary,
       shared: !message.channel.private,
       user: { name: message.author.name, text: args },
       historyTokens: config.history.promptTokens,
     });
 
-    const budget = config.limits.tokensPerDay;
     const estimatedPrompt = messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
-    if (budget > 0) {
-      const today = await usage.userToday(message.author.key);
+    if (today) {
       const spent = today.promptTokens + today.completionTokens;
       if (spent + estimatedPrompt > budget) throw new ParleyError("budget_exceeded", overBudget(spent, budget, estimatedPrompt));
     }
@@ -111,6 +111,10 @@ export const chat: Command = {
       { role: "assistant", content: answer.text, at: now },
     ]);
     await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
-    await foldOldTurns(services, channel);
+    // The window read above held every turn not yet summarised unless it was full; then the fold looks for itself.
+    const pending = [...window.turns.map((t) => t.turn.content), args, answer.text];
+    if (window.turns.length >= config.history.promptMessages || overflows(config.history, window.summary, pending)) {
+      await foldOldTurns(services, channel);
+    }
   },
 };

@@ -11,6 +11,17 @@ const instructions = [
 ].join(" ");
 
 /**
+ * Whether the turns not yet summarised (their texts, oldest first) pass the
+ * history budget, in count or in tokens once the summary is counted: the
+ * condition for a fold. A caller that knows all of them can ask this first
+ * and spare the store a read.
+ */
+export function overflows(limits: { promptTokens: number; promptMessages: number }, summary: string | undefined, turns: readonly string[]): boolean {
+  const budget = limits.promptTokens - (summary ? estimateTokens(summary) : 0);
+  return turns.length > limits.promptMessages || turns.reduce((sum, t) => sum + estimateTokens(t), 0) > budget;
+}
+
+/**
  * Keeps a long conversation within the model's context: when the turns not
  * yet summarised pass the history budget (tokens or count), the oldest of
  * them are folded by the model into the channel's running summary, which
@@ -21,14 +32,11 @@ const instructions = [
 export async function foldOldTurns(services: Services, channelKey: string): Promise<boolean> {
   const { history, config, llm, log } = services;
   const { promptTokens, promptMessages } = config.history;
-  const [pending, summary = ""] = await Promise.all([
-    // Twice the window: enough to see what overflows it without reading the whole history.
-    history.unsummarised(channelKey, promptMessages * 2 + 2),
-    history.getSummary(channelKey),
-  ]);
+  // Twice the window: enough to see what overflows it without reading the whole history.
+  const { turns: pending, summary = "" } = await history.window(channelKey, promptMessages * 2 + 2);
   const budget = promptTokens - estimateTokens(summary);
   const tokensOf = (turns: IndexedTurn[]) => turns.reduce((sum, t) => sum + estimateTokens(t.turn.content), 0);
-  if (pending.length <= promptMessages && tokensOf(pending) <= budget) return false;
+  if (!overflows(config.history, summary, pending.map((t) => t.turn.content))) return false;
 
   // Fold until what stays fills about half the window, so a fold happens every few messages, not every one.
   let cut = 0;

@@ -87,24 +87,32 @@ export class ChannelHistory {
 
   /** The last `limit` turns not yet folded into the summary, oldest first. */
   async recent(channelKey: string, limit: number): Promise<HistoryTurn[]> {
-    return (await this.unsummarised(channelKey, limit)).map((t) => t.turn);
+    return (await this.window(channelKey, limit)).turns.map((t) => t.turn);
   }
 
   /** Like `recent`, with each turn's index (what `setSummary` takes). */
   async unsummarised(channelKey: string, limit: number): Promise<IndexedTurn[]> {
-    if (limit <= 0) return [];
+    return (await this.window(channelKey, limit)).turns;
+  }
+
+  /**
+   * What a prompt needs, in two reads: the running summary and the last
+   * `limit` turns it does not cover, oldest first, with their indexes.
+   */
+  async window(channelKey: string, limit: number): Promise<{ summary?: string; turns: IndexedTurn[] }> {
     const record = await this.#record(channelKey);
-    if (!record) return [];
-    const from = Math.max(record.head, record.tail - limit, record.summarisedBefore ?? 0);
+    if (!record) return { turns: [] };
+    const from = Math.max(record.head, record.tail - Math.max(0, limit), record.summarisedBefore ?? 0);
     const keys = indexKeys(channelKey, from, record.tail);
-    if (keys.length === 0) return [];
-    const turns = await this.#keyv.getMany<HistoryTurn>(keys);
-    // A turn older than the expiry may be gone while its channel is still active.
-    const found: IndexedTurn[] = [];
-    turns.forEach((turn, i) => {
-      if (turn !== undefined) found.push({ index: from + i, turn });
-    });
-    return found;
+    const turns: IndexedTurn[] = [];
+    if (keys.length > 0) {
+      const found = await this.#keyv.getMany<HistoryTurn>(keys);
+      // A turn older than the expiry may be gone while its channel is still active.
+      found.forEach((turn, i) => {
+        if (turn !== undefined) turns.push({ index: from + i, turn });
+      });
+    }
+    return { summary: record.summary, turns };
   }
 
   /** How many turns the channel keeps (turns that expired by age may still be counted). */

@@ -28,8 +28,8 @@ const dayMs = 24 * 60 * 60 * 1000;
 /**
  * Daily counters per user, per channel and in total, by UTC day.
  *
- * Each counter is read-modify-write, queued per counter in this process, so
- * concurrent messages never lose a count here. Several processes sharing one
+ * Each update is read-modify-write, queued in this process, so concurrent
+ * messages never lose a count here. Several processes sharing one
  * Redis could lose an increment when they update the same counter at the same
  * moment (INCRBY on the Redis client would be the fix); the counters feed
  * budgets and `/usage`, where that is tolerable.
@@ -44,17 +44,19 @@ export class UsageLedger {
     this.#keepMs = Math.max(1, options.keepDays ?? 3) * dayMs;
   }
 
-  /** Adds one answer's tokens and cost to the user's, the channel's and the total counters of its day. */
+  /** Adds one answer's tokens and cost to the user's, the channel's, the model's and the total counters of its day. */
   async record(usage: UsageRecord): Promise<void> {
     const add: DailyUsage = { requests: 0, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cost: usage.cost ?? 0 };
     const at = usage.at ?? Date.now();
-    await this.#addToAll(usage.userKey, usage.channelKey, at, add);
-    if (usage.model) await this.#addToModel(usage.model, at, { ...add, requests: 1 });
+    const changes = this.#dayCounters(usage.userKey, usage.channelKey, at).map((key) => ({ key, add }));
+    if (usage.model) changes.push({ key: modelCounter(usage.model, at), add: { ...add, requests: 1 } });
+    await this.#apply(changes, usage.model ? { index: modelIndex(at), model: usage.model } : undefined);
   }
 
   /** Counts one request (made before the answer is known, so refused or failed calls count too). */
   async countRequest(userKey: string, channelKey: string, at: number = Date.now()): Promise<void> {
-    await this.#addToAll(userKey, channelKey, at, { requests: 1, promptTokens: 0, completionTokens: 0, cost: 0 });
+    const add: DailyUsage = { requests: 1, promptTokens: 0, completionTokens: 0, cost: 0 };
+    await this.#apply(this.#dayCounters(userKey, channelKey, at).map((key) => ({ key, add })));
   }
 
   /** The user's counters for the UTC day containing `at`. */
@@ -79,36 +81,45 @@ export class UsageLedger {
     return all.sort((a, b) => b.usage.promptTokens + b.usage.completionTokens - (a.usage.promptTokens + a.usage.completionTokens));
   }
 
-  async #addToModel(model: string, at: number, add: DailyUsage): Promise<void> {
-    const index = modelIndex(at);
-    await this.#writes.run(index, async () => {
-      const models = (await this.#keyv.get<string[]>(index)) ?? [];
-      if (!models.includes(model)) await this.#keyv.set(index, [...models, model], this.#keepMs);
-    });
-    await this.#add(modelCounter(model, at), add);
+  #dayCounters(userKey: string, channelKey: string, at: number): string[] {
+    return [userCounter(userKey, at), channelCounter(channelKey, at), totalCounter(at)];
   }
 
-  async #addToAll(userKey: string, channelKey: string, at: number, add: DailyUsage): Promise<void> {
-    const counters = [userCounter(userKey, at), channelCounter(channelKey, at), totalCounter(at)];
-    await Promise.all(counters.map((key) => this.#add(key, add)));
-  }
-
-  #add(key: string, add: DailyUsage): Promise<void> {
-    return this.#writes.run(key, async () => {
-      const now = await this.#read(key);
-      const next: DailyUsage = {
-        requests: now.requests + add.requests,
-        promptTokens: now.promptTokens + add.promptTokens,
-        completionTokens: now.completionTokens + add.completionTokens,
-        cost: now.cost + add.cost,
-      };
-      await this.#keyv.set(key, next, this.#keepMs);
+  /**
+   * Adds to several counters (and the day's model index) with one read and
+   * one write: two round trips to Redis whatever the number of counters.
+   * Every change goes through one queue, since each touches the day's total
+   * anyway.
+   */
+  #apply(changes: Array<{ key: string; add: DailyUsage }>, model?: { index: string; model: string }): Promise<void> {
+    return this.#writes.run("ledger", async () => {
+      const keys = changes.map((c) => c.key);
+      const read = await this.#keyv.getMany<unknown>(model ? [...keys, model.index] : keys);
+      const entries: Array<{ key: string; value: unknown; ttl: number }> = changes.map(({ key, add }, i) => {
+        const now = (read[i] as DailyUsage | undefined) ?? emptyDay();
+        const value: DailyUsage = {
+          requests: now.requests + add.requests,
+          promptTokens: now.promptTokens + add.promptTokens,
+          completionTokens: now.completionTokens + add.completionTokens,
+          cost: now.cost + add.cost,
+        };
+        return { key, value, ttl: this.#keepMs };
+      });
+      if (model) {
+        const models = (read[keys.length] as string[] | undefined) ?? [];
+        if (!models.includes(model.model)) entries.push({ key: model.index, value: [...models, model.model], ttl: this.#keepMs });
+      }
+      await this.#keyv.setMany(entries);
     });
   }
 
   async #read(key: string): Promise<DailyUsage> {
-    return (await this.#keyv.get<DailyUsage>(key)) ?? { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 };
+    return (await this.#keyv.get<DailyUsage>(key)) ?? emptyDay();
   }
+}
+
+function emptyDay(): DailyUsage {
+  return { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 };
 }
 
 /** `2024-05-31` for any moment of that UTC day. */
