@@ -21,11 +21,10 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { startApp, type App } from "../src/app.js";
 import { loadConfig } from "../src/config/load.js";
-import type { Reply } from "../src/core/types.js";
 import { createLogger } from "../src/log.js";
 import { startFakeOllama, unusedPort } from "../test/fakes/ollama.js";
 import { startFakeOpenAi } from "../test/fakes/openai.js";
-import { benchMessage } from "./harness.js";
+import { benchMessage, CollectingReply } from "./harness.js";
 import { ms, ratio, summarise, table, type Summary } from "./stats.js";
 
 type Env = Record<string, string | undefined>;
@@ -70,19 +69,6 @@ export interface FallbackResult {
   cases: FallbackCase[];
 }
 
-/** Reads the whole stream as an adapter would. */
-class CollectingReply implements Reply {
-  answer = "";
-  readonly sent: string[] = [];
-  typing(): void {}
-  async send(text: string): Promise<void> {
-    this.sent.push(text);
-  }
-  async stream(deltas: AsyncIterable<string>): Promise<string> {
-    for await (const delta of deltas) this.answer += delta;
-    return this.answer;
-  }
-}
 
 const BACKUP_NOTE = /^Echo: .*\n\n\*\(answered by backup\/gpt-4o-mini because primary\/llama3\.2 was unavailable\)\*$/s;
 

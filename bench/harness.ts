@@ -90,7 +90,7 @@ export function benchMessage(channelKey: string, text: string): IncomingMessage 
 }
 
 /** A Reply that reads the whole stream, as an adapter would, and keeps what was sent. */
-class CollectingReply implements Reply {
+export class CollectingReply implements Reply {
   answer = "";
   readonly sent: string[] = [];
 
