@@ -1,5 +1,5 @@
 import type { MessageHandler } from "./adapter.js";
-import { KeyedQueue } from "./channel-queue.js";
+import { KeyedQueue } from "./keyed-queue.js";
 import { isParleyError } from "./errors.js";
 import { parseCommand } from "./parse.js";
 import type { Services } from "./services.js";

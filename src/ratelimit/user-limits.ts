@@ -1,5 +1,5 @@
 import Bottleneck from "bottleneck";
-import { KeyedQueue } from "../store/keyed-queue.js";
+import { KeyedQueue } from "../core/keyed-queue.js";
 
 /** The windows a user's requests are counted in. */
 export type LimitWindow = "minute" | "hour" | "day";

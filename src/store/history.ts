@@ -1,5 +1,5 @@
 import type { Keyv } from "keyv";
-import { KeyedQueue } from "./keyed-queue.js";
+import { KeyedQueue } from "../core/keyed-queue.js";
 import { ownedKey } from "./keys.js";
 import type { KeyValueStore } from "./kv.js";
 import type { HistoryTurn } from "./types.js";

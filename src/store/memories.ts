@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { Keyv } from "keyv";
-import { KeyedQueue } from "./keyed-queue.js";
+import { KeyedQueue } from "../core/keyed-queue.js";
 import { ownedKey } from "./keys.js";
 import type { KeyValueStore } from "./kv.js";
 import { rankMemories } from "./memory-search.js";

@@ -1,7 +1,9 @@
 /**
- * Runs async tasks one at a time per key, in call order. The stores use it
- * for their read-modify-write updates, because keyv has no atomic update:
- * two tasks on the same key never interleave inside this process.
+ * Runs async tasks one at a time per key, in call order, while different
+ * keys run concurrently. The dispatcher queues by channel (one message at a
+ * time per channel keeps history consistent and answers in order); the
+ * stores queue their read-modify-write updates, because keyv has no atomic
+ * update: two tasks on the same key never interleave inside this process.
  */
 export class KeyedQueue {
   readonly #tails = new Map<string, Promise<unknown>>();
@@ -21,5 +23,10 @@ export class KeyedQueue {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     });
     return result;
+  }
+
+  /** Resolves when every task queued so far, and any queued meanwhile, has settled. */
+  async idle(): Promise<void> {
+    while (this.#tails.size > 0) await Promise.all(this.#tails.values());
   }
 }
