@@ -5,7 +5,7 @@ import type { Adapter, AdapterContext } from "./core/adapter.js";
 import { createDispatcher, type Dispatcher } from "./core/dispatcher.js";
 import type { Services } from "./core/services.js";
 import { createRouter } from "./llm/providers.js";
-import { PersonaCatalog, shippedPersonaDir } from "./personas/catalog.js";
+import { personaCatalogFor } from "./personas/catalog.js";
 import { UserLimits } from "./ratelimit/user-limits.js";
 import { createStores } from "./store/index.js";
 
@@ -26,7 +26,7 @@ export interface App {
 
 /** Builds the services, the dispatcher and starts every adapter. */
 export async function startApp({ config, log, adapters }: AppOptions): Promise<App> {
-  const personas = new PersonaCatalog(config.personaDir ? [shippedPersonaDir, config.personaDir] : [shippedPersonaDir]);
+  const personas = personaCatalogFor(config);
   if (!personas.get(config.defaultPersona)) {
     throw new Error(`defaultPersona: there is no persona named "${config.defaultPersona}" (have: ${personas.names().join(", ")}).`);
   }

@@ -1,9 +1,9 @@
 import { startApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
+import { configSecrets } from "./config/secrets.js";
 import type { Adapter } from "./core/adapter.js";
 import { createConsoleAdapter } from "./adapters/console/index.js";
-import { providerSecrets } from "./llm/providers.js";
 import { createLogger } from "./log.js";
 
 /** The adapters whose tokens are set; the console when none is (or `--console`). */
@@ -49,9 +49,7 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const secrets = [config.telegram.token, config.discord.token, config.telegram.webhookSecret, ...providerSecrets(config)].filter(
-    (s): s is string => Boolean(s),
-  );
+  const secrets = configSecrets(config);
   const adapters = await chooseAdapters(config);
   // Someone typing in a terminal wants answers, not JSON lines between them.
   const typing = adapters.every((a) => a.platform === "console") && process.stdin.isTTY && !process.env.LOG_LEVEL;

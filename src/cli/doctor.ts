@@ -1,9 +1,10 @@
 import pino from "pino";
 import { ConfigError, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { checkConfiguredProviders, providerSecrets } from "../llm/providers.js";
+import { configSecrets } from "../config/secrets.js";
+import { checkConfiguredProviders } from "../llm/providers.js";
 import { redactSecrets } from "../log.js";
-import { PersonaCatalog, shippedPersonaDir } from "../personas/catalog.js";
+import { personaCatalogFor } from "../personas/catalog.js";
 import { createKeyValueStore } from "../store/kv.js";
 
 type Env = Record<string, string | undefined>;
@@ -36,13 +37,11 @@ export async function runDoctor(env: Env, out: NodeJS.WritableStream): Promise<n
     print({ name: "configuration", ok: false, detail: e instanceof ConfigError ? `${e.message} Fix it and run doctor again.` : String(e) });
     return 1;
   }
-  const secrets = [config.telegram.token, config.discord.token, config.telegram.webhookSecret, ...providerSecrets(config)].filter(
-    (s): s is string => Boolean(s),
-  );
+  const secrets = configSecrets(config);
   const safe = (text: string) => redactSecrets(text, secrets);
 
   try {
-    const personas = new PersonaCatalog(config.personaDir ? [shippedPersonaDir, config.personaDir] : [shippedPersonaDir]);
+    const personas = personaCatalogFor(config);
     const found = personas.get(config.defaultPersona);
     print({
       name: "personas",

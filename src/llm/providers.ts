@@ -52,12 +52,6 @@ export function checkConfiguredProviders(config: Config, timeoutMs = 5000, log?:
   return checkProviders(buildProviders(config, log).providers, timeoutMs);
 }
 
-/** The API keys of the configured providers, for the logger to scrub. */
-export function providerSecrets(config: Config): string[] {
-  const keys = [config.llm.apiKey, ...Object.values(config.llm.providers ?? {}).map((p) => p.apiKey)];
-  return keys.filter((k): k is string => Boolean(k));
-}
-
 /**
  * Builds the providers and the router in front of them, and starts the
  * availability check in the background: its warnings land in the log while

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../config/load.js";
+import type { Config } from "../config/schema.js";
 
 /** A system prompt with a name: one `personas/<name>.md` file. */
 export interface Persona {
@@ -26,7 +27,7 @@ const frontMatterSchema = z
   .strict();
 
 /** The personas shipped with Parley. */
-export const shippedPersonaDir = fileURLToPath(new URL("../../personas/", import.meta.url));
+const shippedPersonaDir = fileURLToPath(new URL("../../personas/", import.meta.url));
 
 /** All personas, from the shipped folder and the user's own (which wins on a name clash). */
 export class PersonaCatalog {
@@ -52,6 +53,11 @@ export class PersonaCatalog {
   names(): string[] {
     return this.list().map((p) => p.name);
   }
+}
+
+/** The shipped personas and those of `personaDir`, as the bot and `parley doctor` both load them. */
+export function personaCatalogFor(config: Pick<Config, "personaDir">): PersonaCatalog {
+  return new PersonaCatalog(config.personaDir ? [shippedPersonaDir, config.personaDir] : [shippedPersonaDir]);
 }
 
 /** Reads one persona file; a broken file stops start-up with its path named. */
