@@ -72,7 +72,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
         if (stopping) return;
         const incoming = toIncomingMessage(message, rules);
         if (!incoming) return;
-        hand(ctx, incoming, createMessageReply(message, pacers.get(message.channelId), editIntervalMs, log), log);
+        hand(ctx, incoming, createMessageReply(message, pacers.get(message.channelId), log), log);
       });
 
       discord.on(Events.InteractionCreate, (interaction: Interaction) => {
@@ -93,7 +93,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
           },
         );
         const message = interactionToMessage(interaction, ctx.commands, rules);
-        hand(ctx, message, createInteractionReply(interaction, deferred, pacers.get(interaction.channelId), editIntervalMs, log), log);
+        hand(ctx, message, createInteractionReply(interaction, deferred, pacers.get(interaction.channelId), log), log);
       });
 
       discord.on(Events.Error, (error) => log.error({ reason: error.message }, "discord: client error"));

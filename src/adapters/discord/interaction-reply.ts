@@ -22,7 +22,6 @@ export function createInteractionReply(
   /** Resolves true once the deferral was accepted, false if it was too late. */
   deferred: Promise<boolean>,
   pacer: Pacer,
-  minEditIntervalMs: number,
   log: Logger,
 ): HandledReply {
   let originalFilled = false;
@@ -54,7 +53,6 @@ export function createInteractionReply(
     stream(deltas) {
       return streamLiveMessage(deltas, {
         maxLength: DISCORD_MAX_LENGTH,
-        minEditIntervalMs,
         pacer,
         send: post,
         async edit(handle, text) {

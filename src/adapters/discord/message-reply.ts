@@ -21,7 +21,7 @@ export interface HandledReply extends Reply {
   finish(): Promise<void>;
 }
 
-export function createMessageReply(source: Message, pacer: Pacer, minEditIntervalMs: number, log: Logger): HandledReply {
+export function createMessageReply(source: Message, pacer: Pacer, log: Logger): HandledReply {
   const channel = source.channel as SendableChannels;
   const typing = createTypingIndicator({
     everyMs: TYPING_RENEW_MS,
@@ -70,7 +70,6 @@ export function createMessageReply(source: Message, pacer: Pacer, minEditInterva
       try {
         return await streamLiveMessage(deltas, {
           maxLength: DISCORD_MAX_LENGTH,
-          minEditIntervalMs,
           pacer,
           send: post,
           async edit(message, text) {

@@ -12,16 +12,16 @@ export interface LiveMessageTarget<H> {
   /** The platform's message length limit, in UTF-16 code units (Telegram 4096, Discord 2000). */
   maxLength: number;
   /**
-   * Least time between two calls (send or edit) into this chat, in
-   * milliseconds. Ignored when `pacer` is given.
-   */
-  minEditIntervalMs: number;
-  /**
    * Shared spacing for every reply into the same chat; the first message of
-   * a reply goes at once (see `paceFirstMessage`), every later call waits its turn. Default: a pacer
-   * of `minEditIntervalMs` for this reply alone.
+   * a reply goes at once (see `paceFirstMessage`), every later call waits
+   * its turn. Default: a pacer of `minEditIntervalMs` for this reply alone.
    */
   pacer?: Pacer;
+  /**
+   * Without a `pacer`: least time between two calls (send or edit) of this
+   * reply, in milliseconds. @defaultValue 1_000
+   */
+  minEditIntervalMs?: number;
   /**
    * After the first visible text arrives, wait this long (milliseconds) for
    * more before the first message, so a short fast answer goes out whole in
@@ -49,7 +49,7 @@ export interface LiveMessageTarget<H> {
  * the stream stops and that error is thrown. Blank text sends nothing.
  */
 export async function streamLiveMessage<H>(deltas: AsyncIterable<string>, target: LiveMessageTarget<H>): Promise<string> {
-  const pacer = target.pacer ?? createPacer(target.minEditIntervalMs);
+  const pacer = target.pacer ?? createPacer(target.minEditIntervalMs ?? 1_000);
   const shown: Array<{ handle: H; text: string }> = [];
   let text = "";
   let ended = false;

@@ -134,7 +134,6 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
       {
         api: ctx.api,
         pacer: pacers.get(String(inbound.chatId)),
-        minEditIntervalMs: inbound.isPrivate ? privateIntervalMs : groupIntervalMs,
         onWarning: (event, error) => log?.warn({ err: safe(error), chat: inbound.chatId }, event),
         platformError: (error) =>
           new ParleyError("platform_error", "Telegram would not show my answer just now. Please try again.", {

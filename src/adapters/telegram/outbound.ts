@@ -41,8 +41,6 @@ export interface ReplyDeps {
   api: Api;
   /** Spaces every call into this chat (shared with other replies there). */
   pacer: Pacer;
-  /** Least time between edits in this chat, in milliseconds (used only without a shared pacer). */
-  minEditIntervalMs: number;
   /** Called when a send or edit had to fall back to plain text, or typing failed. */
   onWarning(event: string, error: unknown): void;
   /** Converts grammY's error from a send or edit into the core's error (token removed). */
@@ -129,7 +127,6 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
 
   const target = (html: boolean): LiveMessageTarget<number> => ({
     maxLength: TELEGRAM_MAX_LENGTH,
-    minEditIntervalMs: deps.minEditIntervalMs,
     pacer: deps.pacer,
     firstMessageDelayMs: html ? FIRST_MESSAGE_DELAY_MS : 0,
     // Answers following each other in one chat stay an interval apart too (groups: 20 messages a minute).
