@@ -23,11 +23,18 @@ export function fromDiscordError(error: unknown, action: string): ParleyError {
     });
   }
   const name = error instanceof Error ? error.name : typeof error;
-  const message = error instanceof Error ? error.message : String(error);
   return new ParleyError("platform_error", "I could not reach Discord.", {
     retryable: true,
-    detail: `Could not ${action} on Discord: ${name}: ${stripUrls(message)}`,
+    detail: `Could not ${action} on Discord: ${name}: ${reasonOf(error)}`,
   });
+}
+
+/**
+ * An error's message for a log line. Logged instead of the error itself,
+ * whose fields (a REST error's `url`) may hold an interaction's token.
+ */
+export function reasonOf(error: unknown): string {
+  return stripUrls(error instanceof Error ? error.message : String(error));
 }
 
 /** Network errors may quote the request URL, which for interactions contains a token. */

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { Adapter, AdapterContext } from "../../core/adapter.js";
 import { PacerPool } from "../shared/pacer.js";
 import { connect, createDiscordClient } from "./client.js";
+import { reasonOf } from "./errors.js";
 import { toIncomingMessage, type InboundRules } from "./inbound.js";
 import { createInteractionReply } from "./interaction-reply.js";
 import { DEFAULT_EDIT_INTERVAL_MS, READY_TIMEOUT_MS, STOP_GRACE_MS } from "./limits.js";
@@ -44,7 +45,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
   function hand(ctx: AdapterContext, message: Parameters<AdapterContext["dispatch"]>[0], reply: HandledReply, log: Logger): void {
     const handled = ctx
       .dispatch(message, reply)
-      .catch((error: unknown) => log.error({ reason: error instanceof Error ? error.message : String(error), channel: message.channel.key }, "discord: dispatch failed"))
+      .catch((error: unknown) => log.error({ reason: reasonOf(error), channel: message.channel.key }, "discord: dispatch failed"))
       .finally(() => reply.finish());
     inFlight.add(handled);
     void handled.finally(() => inFlight.delete(handled));
@@ -79,7 +80,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
         if (stopping) return;
         if (interaction.isAutocomplete()) {
           answerAutocomplete(interaction, ctx).catch((error: unknown) =>
-            log.warn({ reason: error instanceof Error ? error.message : String(error) }, "discord: could not answer autocomplete"),
+            log.warn({ reason: reasonOf(error) }, "discord: could not answer autocomplete"),
           );
           return;
         }
@@ -88,7 +89,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
         const deferred = interaction.deferReply().then(
           () => true,
           (error: unknown) => {
-            log.warn({ command: interaction.commandName, reason: error instanceof Error ? error.message : String(error) }, "discord: could not defer a slash command in time");
+            log.warn({ command: interaction.commandName, reason: reasonOf(error) }, "discord: could not defer a slash command in time");
             return false;
           },
         );
@@ -116,7 +117,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
         log.info({ count: definitions.length, scope: options.guildId ? `guild ${options.guildId}` : "global" }, "discord: slash commands registered");
       } catch (error) {
         // Messages and mentions still work; slash commands wait for the next start.
-        log.error({ reason: error instanceof Error ? error.message : String(error), guildId: options.guildId }, "discord: could not register slash commands");
+        log.error({ reason: reasonOf(error), guildId: options.guildId }, "discord: could not register slash commands");
       }
     },
 

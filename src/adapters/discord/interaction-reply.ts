@@ -10,7 +10,7 @@ import { ParleyError } from "../../core/errors.js";
 import type { Pacer } from "../shared/pacer.js";
 import { streamLiveMessage } from "../shared/live-message.js";
 import { splitMessage } from "../shared/split.js";
-import { fromDiscordError } from "./errors.js";
+import { fromDiscordError, reasonOf } from "./errors.js";
 import { DISCORD_MAX_LENGTH } from "./limits.js";
 import type { HandledReply } from "./message-reply.js";
 
@@ -68,7 +68,7 @@ export function createInteractionReply(
       // A command that said nothing would leave "is thinking…" up until Discord gives up.
       if (originalFilled || !(await deferred)) return;
       await interaction.deleteReply().catch((error: unknown) => {
-        log.debug({ reason: error instanceof Error ? error.message : String(error) }, "discord: could not remove an unused deferred reply");
+        log.debug({ reason: reasonOf(error) }, "discord: could not remove an unused deferred reply");
       });
     },
   };

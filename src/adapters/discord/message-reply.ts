@@ -13,7 +13,7 @@ import type { Pacer } from "../shared/pacer.js";
 import { streamLiveMessage } from "../shared/live-message.js";
 import { splitMessage } from "../shared/split.js";
 import { createTypingIndicator } from "../shared/typing.js";
-import { fromDiscordError } from "./errors.js";
+import { fromDiscordError, reasonOf } from "./errors.js";
 import { DISCORD_MAX_LENGTH, TYPING_RENEW_MS } from "./limits.js";
 
 export interface HandledReply extends Reply {
@@ -30,7 +30,7 @@ export function createMessageReply(source: Message, pacer: Pacer, log: Logger): 
         await channel.sendTyping();
       } catch (error) {
         // A missing indicator is no reason to fail an answer.
-        log.debug({ reason: error instanceof Error ? error.message : String(error) }, "discord: typing indicator failed");
+        log.debug({ reason: reasonOf(error) }, "discord: typing indicator failed");
       }
     },
   });

@@ -16,6 +16,7 @@ import {
   type PermissionsBitField,
 } from "discord.js";
 import type { Logger } from "pino";
+import { reasonOf } from "./errors.js";
 
 export type PermissionName = keyof typeof PermissionFlagsBits;
 
@@ -46,7 +47,7 @@ export async function isMessageAuthorModerator(message: Message, rules: Moderato
     const permissions = known ?? (await permissionsFromFetchedChannel(message.channel, member));
     return permissions?.has(PermissionFlagsBits[rules.permission]) ?? false;
   } catch (error) {
-    rules.log.warn({ reason: error instanceof Error ? error.message : String(error) }, "discord: could not check a member's permissions");
+    rules.log.warn({ reason: reasonOf(error) }, "discord: could not check a member's permissions");
     return false;
   }
 }

@@ -18,6 +18,7 @@ import {
 import type { Logger } from "pino";
 import type { AdapterContext } from "../../core/adapter.js";
 import type { Command, IncomingMessage } from "../../core/types.js";
+import { reasonOf } from "./errors.js";
 import { isInteractionUserModerator, type ModeratorRules, type PermissionName } from "./moderators.js";
 import { AUTOCOMPLETE_TIMEOUT_MS } from "./limits.js";
 
@@ -110,7 +111,7 @@ export async function answerAutocomplete(interaction: AutocompleteInteraction, c
   try {
     names = await withTimeout(ctx.complete(interaction.commandName, focused.name, String(focused.value)), AUTOCOMPLETE_TIMEOUT_MS);
   } catch (error) {
-    ctx.log.warn({ command: interaction.commandName, reason: error instanceof Error ? error.message : String(error) }, "discord: autocomplete failed");
+    ctx.log.warn({ command: interaction.commandName, reason: reasonOf(error) }, "discord: autocomplete failed");
   }
   const choices = names.slice(0, MAX_CHOICES).map((n) => ({ name: n.slice(0, 100), value: n.slice(0, 100) }));
   await interaction.respond(choices);
