@@ -23,7 +23,7 @@ function withScheme(value: unknown): unknown {
  * their Ollama server): `0.0.0.0`, `host:port`, `:11434` or a URL; no scheme
  * means http, and then no port means 11434.
  */
-export function ollamaHostUrl(value: unknown): unknown {
+function ollamaHostUrl(value: unknown): unknown {
   if (typeof value !== "string") return value;
   const text = value.trim();
   if (!text || /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;

@@ -31,7 +31,7 @@ export interface ProviderCheck {
 }
 
 /** Ollama lists `llama3.2:latest` for a model asked for as `llama3.2`. */
-export function hasModel(listed: readonly string[], wanted: string, kind: "ollama" | "openai"): boolean {
+function hasModel(listed: readonly string[], wanted: string, kind: "ollama" | "openai"): boolean {
   if (listed.includes(wanted)) return true;
   return kind === "ollama" && !wanted.includes(":") && listed.includes(`${wanted}:latest`);
 }
@@ -42,7 +42,7 @@ function fixFor(setup: ProviderSetup, model: string): string {
 }
 
 /** Checks one provider, bounded by `timeoutMs`; never throws. */
-export async function checkProvider(provider: LlmProvider, setup: ProviderSetup, timeoutMs: number): Promise<ProviderCheck> {
+async function checkProvider(provider: LlmProvider, setup: ProviderSetup, timeoutMs: number): Promise<ProviderCheck> {
   const started = performance.now();
   const base = { name: provider.name, kind: provider.kind };
   try {

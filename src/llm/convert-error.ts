@@ -163,7 +163,7 @@ function ollamaSays(ctx: CallContext, info: StatusInfo): string {
 }
 
 /** `6m0s`, `1.5s`, `20ms`, `1h2m3.5s` (the `x-ratelimit-reset-*` headers) in milliseconds; undefined when unreadable. */
-export function resetDurationMs(text: string | null | undefined): number | undefined {
+function resetDurationMs(text: string | null | undefined): number | undefined {
   const value = text?.trim() ?? "";
   const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join("") !== value) return undefined;
@@ -210,7 +210,7 @@ const TIMEOUT_CODES = new Set([
 ]);
 
 /** The first Node/undici error code found along `cause` links and inside AggregateErrors. */
-export function transportCode(e: unknown, depth = 0): string | undefined {
+function transportCode(e: unknown, depth = 0): string | undefined {
   if (depth > 5 || typeof e !== "object" || e === null) return undefined;
   const code = (e as { code?: unknown }).code;
   if (typeof code === "string" && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;

@@ -11,16 +11,14 @@ import { ModelRouter } from "./router.js";
 import { resolveLlmSetup, type LlmSetup, type ProviderSetup } from "./setup.js";
 import type { LlmProvider } from "./types.js";
 
-export { defaultOllamaModel } from "./setup.js";
-
 /** A client and the settings it was built from. */
-export interface BuiltProvider {
+interface BuiltProvider {
   provider: LlmProvider;
   setup: ProviderSetup;
 }
 
 /** The client for one provider's settings. */
-export function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider {
+function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider {
   if (setup.kind === "ollama") {
     return createOllamaProvider({ name: setup.name, host: setup.baseUrl, timeoutMs: setup.timeoutMs, keepAlive: setup.keepAlive, log });
   }
@@ -38,7 +36,7 @@ export function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider 
  * Every configured provider with its client, in config order. Throws
  * `LlmSetupError` on settings `loadConfig` would have refused.
  */
-export function buildProviders(config: Config, log?: Logger): { setup: LlmSetup; providers: BuiltProvider[] } {
+function buildProviders(config: Config, log?: Logger): { setup: LlmSetup; providers: BuiltProvider[] } {
   const setup = resolveLlmSetup(config.llm);
   return { setup, providers: setup.providers.map((p) => ({ provider: createProvider(p, log), setup: p })) };
 }

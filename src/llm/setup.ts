@@ -78,7 +78,7 @@ export class LlmSetupError extends Error {
 }
 
 /** Where each hosted provider of the single-provider setup lives, and its default model. */
-export const hostedPresets: Record<Exclude<ProviderKind, "ollama">, { baseUrl: string; model: string }> = {
+const hostedPresets: Record<Exclude<ProviderKind, "ollama">, { baseUrl: string; model: string }> = {
   openai: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini" },
   openrouter: { baseUrl: "https://openrouter.ai/api/v1", model: "openai/gpt-4o-mini" },
   groq: { baseUrl: "https://api.groq.com/openai/v1", model: "llama-3.1-8b-instant" },

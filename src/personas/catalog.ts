@@ -61,7 +61,7 @@ export function personaCatalogFor(config: Pick<Config, "personaDir">): PersonaCa
 }
 
 /** Reads one persona file; a broken file stops start-up with its path named. */
-export function parsePersonaFile(path: string): Persona {
+function parsePersonaFile(path: string): Persona {
   const text = readFileSync(path, "utf8").replace(/^\uFEFF/, "");
   const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/.exec(text);
   if (!match) throw new ConfigError(`Persona ${path}: expected YAML front matter between --- lines.`);

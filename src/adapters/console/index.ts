@@ -14,7 +14,7 @@ export interface ConsoleAdapterOptions {
 }
 
 /** The channel of the terminal; its one user is its moderator. */
-export const consoleChannelKey = "console:local";
+const consoleChannelKey = "console:local";
 
 /**
  * Chats in the terminal: each line is a message. When input is not a

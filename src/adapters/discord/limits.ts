@@ -8,16 +8,13 @@ export const DISCORD_MAX_LENGTH = 2000;
  */
 export const DEFAULT_EDIT_INTERVAL_MS = 1200;
 
-/** How long Discord gives an interaction's first answer. */
-export const INTERACTION_DEADLINE_MS = 3000;
-
 /** How long start() waits for the gateway to report ready. */
 export const READY_TIMEOUT_MS = 30_000;
 
 /** How long stop() lets answers in flight finish before disconnecting. */
 export const STOP_GRACE_MS = 15_000;
 
-/** Autocomplete must answer within the interaction deadline; leave room for the request. */
+/** Autocomplete must answer within Discord's 3 s interaction deadline; leave room for the request. */
 export const AUTOCOMPLETE_TIMEOUT_MS = 2000;
 
 /** Discord shows "typing…" for about 10 s; renewing every 8 s keeps it steady. */

@@ -18,9 +18,6 @@ import { GroupModerators } from "./moderators.js";
 import { createTelegramReply } from "./outbound.js";
 import { startWebhookServer, type WebhookServer } from "./webhook.js";
 
-export { markdownToTelegramHtml } from "./format.js";
-export { TELEGRAM_MAX_LENGTH } from "./outbound.js";
-
 export interface TelegramAdapterOptions {
   /** The bot token from BotFather (`TELEGRAM_BOT_TOKEN`). Never logged. */
   token: string;
