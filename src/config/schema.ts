@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * Every setting of the bot. The YAML file (`PARLEY_CONFIG` or `./parley.yaml`)
- * uses these names; environment variables (see `env.ts`) override them.
+ * uses these names; environment variables (`envPaths` in `load.ts`) override them.
  */
 
 const positiveInt = z.number().int().positive();
@@ -172,9 +172,9 @@ const llmSchema = z
     apiKey: z.string().optional(),
     /** Longest wait for the first token, and between tokens, in milliseconds. @defaultValue 60_000 */
     timeoutMs: positiveInt.default(60_000),
-    /** Sampling temperature when the persona sets none. */
+    /** Sampling temperature (0–2) when the persona sets none. Unset: the model server's own default. */
     temperature: z.number().min(0).max(2).optional(),
-    /** Several providers by name; replaces the single-provider settings above. */
+    /** Several providers by name; replaces the single-provider settings above. Unset: the single provider of `provider`. */
     providers: z.record(z.string(), providerSchema).optional(),
     /** `provider/model` answering when no persona model or route applies. @defaultValue the first model of the first provider */
     default: z.string().min(1).optional(),
@@ -182,7 +182,9 @@ const llmSchema = z
     routes: z.array(routeSchema).default([]),
     /** `provider/model`s tried in order when the chosen model fails. @defaultValue [] */
     fallback: z.array(z.string().min(1)).default([]),
+    /** How often a failing model is tried again before the fallback chain moves on. */
     retry: retrySchema.default(() => retrySchema.parse({})),
+    /** When a provider that keeps failing is skipped for a while. */
     cooldown: cooldownSchema.default(() => cooldownSchema.parse({})),
     /** Shown before costs in `usage` and `status`. @defaultValue `$` */
     currency: z.string().min(1).max(8).default("$"),
@@ -193,9 +195,9 @@ const limitsSchema = z
   .object({
     /** Requests a user may make per minute; 0 turns the window off. @defaultValue 10 */
     perMinute: nonNegativeInt.default(10),
-    /** @defaultValue 100 */
+    /** Requests a user may make per hour; 0 turns the window off. @defaultValue 100 */
     perHour: nonNegativeInt.default(100),
-    /** @defaultValue 500 */
+    /** Requests a user may make per day; 0 turns the window off. @defaultValue 500 */
     perDay: nonNegativeInt.default(500),
     /** Prompt plus completion tokens a user may spend per UTC day; 0 = unlimited. @defaultValue 50_000 */
     tokensPerDay: nonNegativeInt.default(50_000),
@@ -230,10 +232,11 @@ const memoriesSchema = z
 
 const telegramSchema = z
   .object({
+    /** Bot token from BotFather; when set, the Telegram adapter starts. Never logged. */
     token: z.string().min(1).optional(),
     /** Bot API root, for a self-hosted Bot API server. @defaultValue `https://api.telegram.org` */
     apiRoot: z.url().optional(),
-    /** Serve updates over HTTPS at this public URL instead of long polling. */
+    /** Serve updates over HTTPS at this public URL instead of long polling. Unset: long polling. */
     webhookUrl: z.url().optional(),
     /** Checked against `X-Telegram-Bot-Api-Secret-Token` in webhook mode. */
     webhookSecret: z.string().min(1).optional(),
@@ -244,14 +247,15 @@ const telegramSchema = z
 
 const discordSchema = z
   .object({
+    /** Bot token from the developer portal; when set, the Discord adapter starts. Never logged. */
     token: z.string().min(1).optional(),
-    /** REST base without version; moves the gateway too. */
+    /** REST base without version; moves the gateway too. @defaultValue `https://discord.com/api` */
     apiUrl: z.url().optional(),
-    /** Register slash commands in this server only (instant, for testing). */
+    /** Register slash commands in this server only (instant, for testing). Unset: globally. */
     guildId: z.string().regex(/^\d{17,20}$/, "must be a Discord server id (17–20 digits)").optional(),
     /** The permission that makes a member a moderator. @defaultValue `ManageMessages` */
     moderatorPermission: z.string().min(1).default("ManageMessages"),
-    /** Members with any of these roles are moderators too. */
+    /** Members with any of these roles are moderators too. @defaultValue [] */
     moderatorRoleIds: z.array(z.string().regex(/^\d{17,20}$/)).default([]),
   })
   .strict();
@@ -266,7 +270,7 @@ export const configSchema = z
     discord: discordSchema.default(() => discordSchema.parse({})),
     /** Command prefixes; plain addressed text is `chat`. @defaultValue `["/", "!"]` */
     prefixes: z.preprocess(listOf, z.array(z.string().min(1).max(3)).min(1)).default(["/", "!"]),
-    /** A folder of extra persona files, beside the shipped `personas/`. */
+    /** A folder of extra persona files, beside the shipped `personas/`; its personas win on a name clash. */
     personaDir: z.string().min(1).optional(),
     /** The persona of a channel that chose none. @defaultValue `default` */
     defaultPersona: z.string().min(1).default("default"),
@@ -276,7 +280,7 @@ export const configSchema = z
     redisUrl: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
     /** pino level. @defaultValue `info` */
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    /** Start the console adapter even when platform tokens are set. */
+    /** Start the console adapter even when platform tokens are set (`--console`). @defaultValue false */
     console: z.boolean().default(false),
   })
   .strict();
