@@ -52,31 +52,32 @@ export async function runDoctor(env: Env, out: NodeJS.WritableStream): Promise<n
     print({ name: "personas", ok: false, detail: safe((e as Error).message) });
   }
 
-  const platforms = [];
-  if (config.telegram.token) {
+  /** Asks the platform whose token it is; the adapter's SDK is loaded only when its token is set. */
+  const checkToken = async (name: string, whoseToken: () => Promise<string>): Promise<Check> => {
+    try {
+      return { name, ok: true, detail: `token belongs to ${await whoseToken()}` };
+    } catch (e) {
+      return { name, ok: false, detail: safe((e as Error).message) };
+    }
+  };
+  const platforms: Array<Promise<Check>> = [];
+  const { telegram, discord } = config;
+  if (telegram.token) {
+    const token = telegram.token;
     platforms.push(
-      (async () => {
+      checkToken("telegram", async () => {
         const { checkTelegramToken } = await import("../adapters/telegram/check-token.js");
-        try {
-          const who = await checkTelegramToken({ token: config.telegram.token!, apiRoot: config.telegram.apiRoot, timeoutMs });
-          return { name: "telegram", ok: true, detail: `token belongs to ${who}` };
-        } catch (e) {
-          return { name: "telegram", ok: false, detail: safe((e as Error).message) };
-        }
-      })(),
+        return checkTelegramToken({ token, apiRoot: telegram.apiRoot, timeoutMs });
+      }),
     );
   }
-  if (config.discord.token) {
+  if (discord.token) {
+    const token = discord.token;
     platforms.push(
-      (async () => {
+      checkToken("discord", async () => {
         const { checkDiscordToken } = await import("../adapters/discord/check-token.js");
-        try {
-          const who = await checkDiscordToken({ token: config.discord.token!, apiUrl: config.discord.apiUrl, timeoutMs });
-          return { name: "discord", ok: true, detail: `token belongs to ${who}` };
-        } catch (e) {
-          return { name: "discord", ok: false, detail: safe((e as Error).message) };
-        }
-      })(),
+        return checkDiscordToken({ token, apiUrl: discord.apiUrl, timeoutMs });
+      }),
     );
   }
   for (const check of await Promise.all(platforms)) print(check);
