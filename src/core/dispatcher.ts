@@ -84,8 +84,10 @@ export function createDispatcher(services: Services): Dispatcher {
     return false;
   }
 
-  async function handle(message: IncomingMessage, reply: Reply): Promise<void> {
-    if (!message.addressed) return;
+  async function handle(incoming: IncomingMessage, reply: Reply): Promise<void> {
+    if (!incoming.addressed) return;
+    // The permission check, the limit exemption and a command may each need the answer; on Discord it can cost REST calls.
+    const message: IncomingMessage = { ...incoming, isModerator: askedOnce(() => incoming.isModerator()) };
     await queue.run(message.channel.key, async () => {
       const started = Date.now();
       try {
@@ -113,6 +115,12 @@ export function createDispatcher(services: Services): Dispatcher {
   }
 
   return { handle, idle: () => queue.idle() };
+}
+
+/** Calls `ask` the first time only; later calls get the same answer. */
+function askedOnce(ask: () => Promise<boolean>): () => Promise<boolean> {
+  let answer: Promise<boolean> | undefined;
+  return () => (answer ??= ask());
 }
 
 function formatWait(seconds: number): string {
