@@ -77,7 +77,9 @@ export class UsageLedger {
   /** Counters per `provider/model` for the UTC day containing `at` (`requests` = answers), busiest first. */
   async modelsToday(at: number = Date.now()): Promise<Array<{ model: string; usage: DailyUsage }>> {
     const models = (await this.#keyv.get<string[]>(modelIndex(at))) ?? [];
-    const all = await Promise.all(models.map(async (model) => ({ model, usage: await this.#read(modelCounter(model, at)) })));
+    if (models.length === 0) return [];
+    const counters = await this.#keyv.getMany<DailyUsage>(models.map((model) => modelCounter(model, at)));
+    const all = models.map((model, i) => ({ model, usage: counters[i] ?? emptyDay() }));
     return all.sort((a, b) => b.usage.promptTokens + b.usage.completionTokens - (a.usage.promptTokens + a.usage.completionTokens));
   }
 
