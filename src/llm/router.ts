@@ -4,10 +4,11 @@ import type { Persona } from "../personas/catalog.js";
 import { checkProviders, type ProviderCheck } from "./availability.js";
 import { backoffMs, sleep } from "./backoff.js";
 import { CircuitBreaker } from "./breaker.js";
+import { coolingDown, giveUp, noteFor, type Failure } from "./chain-failures.js";
 import { LatencyWindow } from "./latency.js";
 import { costOf } from "./prices.js";
 import { parseTarget, targetName, unloadsAtOnce, type LlmSetup, type ModelTarget, type ProviderSetup } from "./setup.js";
-import type { ChatDelta, ChatMessage, FallbackNote, LlmProvider, TokenUsage } from "./types.js";
+import type { ChatDelta, ChatMessage, LlmProvider, TokenUsage } from "./types.js";
 import { WarmModels } from "./warm-models.js";
 
 /** Which provider and model answer one message, and why. */
@@ -60,11 +61,6 @@ interface Slot {
   warm?: WarmModels;
   /** The last failure, to say why a provider on cool-down is skipped. */
   lastProblem?: ParleyError;
-}
-
-interface Failure {
-  target: ModelTarget;
-  error: ParleyError;
 }
 
 /**
@@ -184,7 +180,7 @@ export class ModelRouter {
       for (let attempt = 1; ; attempt++) {
         const waitMs = slot.breaker.waitMs();
         if (waitMs > 0) {
-          failures.push({ target, error: coolingDown(slot, waitMs) });
+          failures.push({ target, error: coolingDown(slot.setup.name, slot.lastProblem, waitMs) });
           break;
         }
         const shown = { text: false };
@@ -306,54 +302,4 @@ export class ModelRouter {
     const slot = this.#slots.get(target.provider) ?? this.#slots.get(this.#setup.defaultTarget.provider)!;
     return { provider: slot.provider, model: target.model };
   }
-}
-
-function coolingDown(slot: Slot, waitMs: number): ParleyError {
-  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  const code = slot.lastProblem?.code ?? "provider_unavailable";
-  const message =
-    code === "provider_rate_limited"
-      ? `The ${slot.setup.name} model server is rate limiting us; try again in ${seconds} s.`
-      : `${slot.lastProblem?.userMessage ?? `The ${slot.setup.name} model server failed repeatedly.`} I'll try it again in ${seconds} s.`;
-  return new ParleyError(code, message, {
-    retryable: true,
-    retryAfterMs: waitMs,
-    detail: `${slot.setup.name}: skipped for ${seconds} s after repeated failures`,
-  });
-}
-
-function reasonOf(error: ParleyError): string {
-  switch (error.code) {
-    case "model_not_found":
-      return "was not found";
-    case "provider_auth":
-      return "refused our API key";
-    case "provider_rate_limited":
-      return "was rate limited";
-    case "provider_bad_request":
-      return "refused the request";
-    case "provider_bad_response":
-      return "sent an unreadable answer";
-    default:
-      return "was unavailable";
-  }
-}
-
-function noteFor(failure: Failure): FallbackNote {
-  return { from: targetName(failure.target), reason: reasonOf(failure.error) };
-}
-
-/** One model: its own error. Several: each model's reason, so the user sees the whole chain failed. */
-function giveUp(failures: Failure[]): ParleyError {
-  const last = new Map<string, Failure>();
-  for (const f of failures) last.set(targetName(f.target), f);
-  const distinct = [...last.values()];
-  if (distinct.length === 1) return distinct[0]!.error;
-  const lines = distinct.map((f) => `• ${targetName(f.target)}: ${f.error.userMessage}`);
-  const first = distinct[0]!.error;
-  return new ParleyError(first.code, `No model could answer:\n${lines.join("\n")}`, {
-    cause: first,
-    retryable: distinct.some((f) => f.error.retryable),
-    detail: distinct.map((f) => `${targetName(f.target)}: ${f.error.message}`).join("; "),
-  });
 }
