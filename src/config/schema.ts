@@ -260,6 +260,7 @@ const discordSchema = z
   })
   .strict();
 
+/** The whole configuration, every default applied; unknown keys are refused. */
 export const configSchema = z
   .object({
     llm: llmSchema.default(() => llmSchema.parse({})),

@@ -12,6 +12,7 @@ const moderatorWord: Record<IncomingMessage["platform"], string> = {
   discord: "moderators",
 };
 
+/** The core's entry point for adapters. */
 export interface Dispatcher {
   handle: MessageHandler;
   /** Resolves when every message received so far has been answered. */

@@ -21,6 +21,7 @@ export type ErrorCode =
   | "bad_input" // wrong arguments, unknown persona, wrong id
   | "internal";
 
+/** An error the dispatcher can answer: `code` for callers, `userMessage` for the user, `message` (the detail) for logs. */
 export class ParleyError extends Error {
   override readonly name = "ParleyError";
   /** One short sentence, safe to show to users: no URL, no key, no stack. */
@@ -42,6 +43,7 @@ export class ParleyError extends Error {
   }
 }
 
+/** Narrows an unknown caught value to a `ParleyError`. */
 export function isParleyError(e: unknown): e is ParleyError {
   return e instanceof ParleyError;
 }

@@ -45,6 +45,7 @@ function detail(ctx: CallContext, what: string): string {
   return `${ctx.provider}${ctx.model ? ` (${ctx.model})` : ""}: ${what}`;
 }
 
+/** The server was silent longer than the timeout. */
 export function timeoutError(ctx: CallContext, cause?: unknown): ParleyError {
   return new ParleyError("provider_timeout", `${capitalised(server(ctx))} did not answer in time.`, {
     cause,
@@ -53,6 +54,7 @@ export function timeoutError(ctx: CallContext, cause?: unknown): ParleyError {
   });
 }
 
+/** No connection to the server (refused, DNS, reset); `code` is the socket error code, for the log. */
 export function unavailableError(ctx: CallContext, cause: unknown, code?: string): ParleyError {
   return new ParleyError("provider_unavailable", `Could not reach ${server(ctx)}; is it running?`, {
     cause,
@@ -73,6 +75,7 @@ export function streamCutError(ctx: CallContext, cause?: unknown, code?: string)
   });
 }
 
+/** A body that is not what the protocol says; `what` says how, for the log. */
 export function badResponseError(ctx: CallContext, cause?: unknown, what = "unreadable body"): ParleyError {
   return new ParleyError("provider_bad_response", `${capitalised(server(ctx))} sent an answer that could not be read.`, {
     cause,

@@ -65,6 +65,7 @@ function checkStartsLikeJson(body: ReadableStream<Uint8Array>): ReadableStream<U
   );
 }
 
+/** The fetch for one call: bounded by `guard`, and writing what ollama-js drops into `notes`. */
 export function ollamaFetch(guard: CallGuard, notes: FetchNotes): typeof fetch {
   return async (input, init) => {
     const signal = init?.signal ? AbortSignal.any([init.signal, guard.signal]) : guard.signal;

@@ -84,6 +84,7 @@ function usageOf(last: ChatResponse): TokenUsage | undefined {
   return { promptTokens: prompt ?? 0, completionTokens: completion ?? 0 };
 }
 
+/** A provider for one Ollama server; each call gets its own client, whose fetch carries that call's signal. */
 export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
   /** A client per call: its fetch carries that call's signal and notes. */
   const clientFor = (guard: CallGuard, notes: FetchNotes) => new Ollama({ host: opts.host, fetch: ollamaFetch(guard, notes) });

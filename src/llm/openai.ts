@@ -107,6 +107,7 @@ function chunkUsage(chunk: OpenAI.ChatCompletionChunk): TokenUsage | undefined {
   return usageOf(chunk.usage) ?? usageOf(groq?.usage);
 }
 
+/** A provider for one OpenAI-compatible server; the router, not the client, retries. */
 export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
   const client = new OpenAI({
     baseURL: opts.baseURL,

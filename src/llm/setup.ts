@@ -113,6 +113,7 @@ export function unloadsAtOnce(keepAlive: string | number | undefined): boolean {
   return Number.parseFloat(String(keepAlive)) === 0;
 }
 
+/** `provider/model`, as users and the config write a target. */
 export function targetName(target: ModelTarget): string {
   return `${target.provider}/${target.model}`;
 }

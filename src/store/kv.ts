@@ -39,6 +39,7 @@ const unavailableMessage = "I can't reach my memory store right now; try again i
 /** Every key starts with this, so Parley can share a Redis database with others. */
 const keyPrefix = "parley";
 
+/** Opens Redis when `redisUrl` is set (see `createRedisBackend` for how an outage is met), else a Map in this process. */
 export async function createKeyValueStore(opts: KeyValueStoreOptions): Promise<KeyValueStore> {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 2_000;
   const backend = opts.redisUrl

@@ -9,6 +9,7 @@ import { Client, Events, GatewayIntentBits, Partials } from "discord.js";
 import { ParleyError } from "../../core/errors.js";
 import { completeIncomingPackets } from "./packets.js";
 
+/** A client as described above; `apiUrl` moves REST and, through it, the gateway. */
 export function createDiscordClient(apiUrl: string | undefined): Client {
   const client = new Client({
     intents: [

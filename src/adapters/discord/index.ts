@@ -34,6 +34,7 @@ export interface DiscordAdapterOptions {
   editIntervalMs?: number;
 }
 
+/** The Discord adapter; connects on `start`, and `stop` lets answers in flight finish (up to a grace period). */
 export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
   const permission = resolvePermissionName(options.moderatorPermission ?? "ManageMessages");
   const editIntervalMs = options.editIntervalMs ?? DEFAULT_EDIT_INTERVAL_MS;

@@ -17,6 +17,7 @@ import type { HandledReply } from "./message-reply.js";
 /** `@original` for the deferred response, or a follow-up's message id. */
 type Handle = string;
 
+/** The `Reply` for one slash command; `finish` removes a deferred response the command never filled. */
 export function createInteractionReply(
   interaction: ChatInputCommandInteraction,
   /** Resolves true once the deferral was accepted, false if it was too late. */

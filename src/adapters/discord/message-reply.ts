@@ -21,6 +21,7 @@ export interface HandledReply extends Reply {
   finish(): Promise<void>;
 }
 
+/** The `Reply` for one message that addressed the bot; `pacer` is its channel's. */
 export function createMessageReply(source: Message, pacer: Pacer, log: Logger): HandledReply {
   const channel = source.channel as SendableChannels;
   const typing = createTypingIndicator({

@@ -19,6 +19,7 @@ export interface TypingOptions {
   maxMs?: number;
 }
 
+/** An indicator for one reply; `send` is re-sent every `everyMs` until `stop()` or `maxMs`. */
 export function createTypingIndicator(opts: TypingOptions): TypingIndicator {
   let timer: NodeJS.Timeout | undefined;
   let startedAt = 0;

@@ -58,6 +58,7 @@ const COMMAND_NAME = /^[a-z0-9_]{1,32}$/;
 const API_TIMEOUT_SEC = 45;
 const LONG_POLL_SEC = 30;
 
+/** The Telegram adapter; `start` checks the token, registers the menu, then polls or serves the webhook. */
 export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAdapter {
   const privateIntervalMs = opts.privateEditIntervalMs ?? 1_000;
   const groupIntervalMs = opts.groupEditIntervalMs ?? 3_000;

@@ -47,6 +47,7 @@ export interface ReplyDeps {
   platformError(error: unknown): Error;
 }
 
+/** The `Reply` for one message; `finish` stops typing once the dispatcher is done with it. */
 export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): TelegramReply {
   const { api } = deps;
   const thread = place.threadId === undefined ? {} : { message_thread_id: place.threadId };

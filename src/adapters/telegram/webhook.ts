@@ -28,6 +28,7 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
+/** Listens on `opts.port` and resolves once listening; `close` stops it. */
 export async function startWebhookServer(bot: Bot, opts: WebhookServerOptions): Promise<WebhookServer> {
   const path = new URL(opts.url).pathname;
   const handle = webhookCallback(bot, "http", {
