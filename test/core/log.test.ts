@@ -24,3 +24,21 @@ describe("logs never carry a token or key", () => {
     expect(redactSecrets("user 42 said hello at 12:30", ["secret-value"])).toBe("user 42 said hello at 12:30");
   });
 });
+
+describe("the secrets the configuration holds", () => {
+  it("include every token and key, and a password in REDIS_URL", async () => {
+    const { configSecrets } = await import("../../src/config/secrets.js");
+    const { loadConfig } = await import("../../src/config/load.js");
+    const { botEnv } = await import("../support/bot-process.js");
+    const config = loadConfig(
+      botEnv({
+        TELEGRAM_BOT_TOKEN: "123456:tg-token-value",
+        DISCORD_TOKEN: "discord-token-value",
+        LLM_PROVIDER: "openai",
+        OPENAI_API_KEY: "sk-test-key-value",
+        REDIS_URL: "redis://:redis%21pass@127.0.0.1:6379",
+      }),
+    );
+    expect(configSecrets(config).sort()).toEqual(["123456:tg-token-value", "discord-token-value", "redis!pass", "sk-test-key-value"]);
+  });
+});
