@@ -12,4 +12,4 @@ COPY tsconfig.json ./
 USER node
 # With no platform token set the bot would chat on stdin; in a container set
 # TELEGRAM_BOT_TOKEN and/or DISCORD_TOKEN.
-CMD ["npx", "tsx", "src/main.ts"]
+CMD ["node", "--import", "tsx", "src/main.ts"]
