@@ -79,6 +79,8 @@ export function createDispatcher(services: Services): Dispatcher {
       log.debug({ user: message.author.key }, "over the rate limit again; already told");
       return false;
     }
+    // Users whose wait is over need no entry: keep the map from growing with every user ever limited.
+    if (noticeUntil.size >= 1000) for (const [user, until] of noticeUntil) if (until <= now) noticeUntil.delete(user);
     noticeUntil.set(message.author.key, now + verdict.retryAfterMs);
     const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
     await reply.send(`Slow down, ${message.author.name}: you've reached your limit for this ${verdict.window}. Try again in ${formatWait(seconds)}.`);
