@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 /**
  * Turns what goes wrong in a model-server call into `ParleyError`, the
  * part both providers share: HTTP statuses, socket failures, timeouts,
@@ -242,4 +243,15 @@ export function transportError(e: unknown, ctx: CallContext): ParleyError | unde
   if (code && TIMEOUT_CODES.has(code)) return timeoutError(ctx, e);
   // Once text has been shown, a dead socket means half an answer.
   return ctx.textYielded ? streamCutError(ctx, e, code) : unavailableError(ctx, e, code);
+}
+
+/**
+ * Logs a failure once it is a `ParleyError` (its code and detail, never a
+ * key), and hands it back for the caller to throw.
+ */
+export function noteFailure(converted: unknown, log: Logger | undefined, ctx: CallContext): unknown {
+  if (converted instanceof ParleyError) {
+    log?.debug({ provider: ctx.provider, code: converted.code, detail: converted.message }, `${ctx.kind} call failed`);
+  }
+  return converted;
 }

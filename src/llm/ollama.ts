@@ -8,6 +8,7 @@ import { ParleyError } from "../core/errors.js";
 import { startCallGuard, type CallGuard } from "./call-guard.js";
 import {
   badResponseError,
+  noteFailure,
   statusError,
   streamCutError,
   streamedServerError,
@@ -90,11 +91,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
   const clientFor = (guard: CallGuard, notes: FetchNotes) => new Ollama({ host: opts.host, fetch: ollamaFetch(guard, notes) });
 
   function fail(e: unknown, ctx: CallContext, guard: CallGuard, notes: FetchNotes, chunksSeen: number): unknown {
-    const converted = convert(e, ctx, guard, notes, chunksSeen);
-    if (converted instanceof ParleyError) {
-      opts.log?.debug({ provider: opts.name, code: converted.code, detail: converted.message }, "ollama call failed");
-    }
-    return converted;
+    return noteFailure(convert(e, ctx, guard, notes, chunksSeen), opts.log, ctx);
   }
 
   async function* chat(req: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {

@@ -9,6 +9,7 @@ import { ParleyError } from "../core/errors.js";
 import { startCallGuard, type CallGuard } from "./call-guard.js";
 import {
   badResponseError,
+  noteFailure,
   rateLimitResetMsFrom,
   retryAfterMsFrom,
   statusError,
@@ -122,11 +123,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
   let askForUsage = opts.sendStreamOptions !== false;
 
   function fail(e: unknown, ctx: CallContext, guard: CallGuard): unknown {
-    const converted = convert(e, ctx, guard);
-    if (converted instanceof ParleyError) {
-      opts.log?.debug({ provider: opts.name, code: converted.code, detail: converted.message }, "openai call failed");
-    }
-    return converted;
+    return noteFailure(convert(e, ctx, guard), opts.log, ctx);
   }
 
   async function* chat(req: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
