@@ -2,6 +2,7 @@ import type { Command } from "../src/core/types.js";
 import { formatCost } from "../src/llm/prices.js";
 import type { ProviderHealth } from "../src/llm/router.js";
 import { targetName } from "../src/llm/setup.js";
+import { plural } from "../src/core/wording.js";
 import { currentPersona } from "./persona.js";
 
 /** The model of this channel, where each persona and rule points, provider health, today's totals, uptime. */
@@ -64,9 +65,6 @@ function describeProvider(h: ProviderHealth): string {
   return `${h.name}: ${parts.join("; ")}`;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
 
 function formatUptime(ms: number): string {
   const s = Math.floor(ms / 1000);

@@ -1,5 +1,6 @@
 import type { Command } from "../src/core/types.js";
 import { formatCost } from "../src/llm/prices.js";
+import { plural } from "../src/core/wording.js";
 
 /** The user's requests, tokens and cost today, and what remains of their limits. */
 export const usage: Command = {
@@ -16,7 +17,7 @@ export const usage: Command = {
     const tokens = today.promptTokens + today.completionTokens;
     const cost = services.llm.hasPrices ? `, costing ${formatCost(today.cost, services.llm.currency)}` : "";
     const lines = [
-      `Today (UTC): ${today.requests} request${today.requests === 1 ? "" : "s"}, ${tokens.toLocaleString("en")} tokens (${today.promptTokens.toLocaleString("en")} in, ${today.completionTokens.toLocaleString("en")} out)${cost}`,
+      `Today (UTC): ${plural(today.requests, "request")}, ${tokens.toLocaleString("en")} tokens (${today.promptTokens.toLocaleString("en")} in, ${today.completionTokens.toLocaleString("en")} out)${cost}`,
       `Remaining: ${describe(left.minute, config.perMinute)} this minute, ${describe(left.hour, config.perHour)} this hour, ${describe(left.day, config.perDay)} today`,
       config.tokensPerDay > 0
         ? `Token budget: ${Math.max(0, config.tokensPerDay - tokens).toLocaleString("en")} of ${config.tokensPerDay.toLocaleString("en")} left today`
