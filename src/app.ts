@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { commands } from "../commands/index.js";
 import type { Config } from "./config/schema.js";
 import type { Adapter, AdapterContext } from "./core/adapter.js";
+import { AccessPolicy } from "./core/access.js";
 import { createDispatcher, type Dispatcher } from "./core/dispatcher.js";
 import type { Services } from "./core/services.js";
 import { createRouter } from "./llm/providers.js";
@@ -46,6 +47,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     usage: stores.usage,
     personas,
     limits,
+    access: new AccessPolicy(config.access),
     llm: createRouter(config, log),
     commands,
     startedAt: Date.now(),
@@ -56,6 +58,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     dispatch: dispatcher.handle,
     commands,
     log,
+    joined: (joining) => services.access.joined(joining),
     async complete(command, option, prefix) {
       return (await byName.get(command)?.complete?.(services, option, prefix)) ?? [];
     },

@@ -42,6 +42,19 @@ const envPaths: Record<string, string> = {
   RATE_LIMIT_PER_MINUTE: "limits.perMinute",
   RATE_LIMIT_PER_HOUR: "limits.perHour",
   RATE_LIMIT_PER_DAY: "limits.perDay",
+  RATE_LIMIT_COMMANDS_PER_MINUTE: "limits.commandsPerMinute",
+  PARLEY_OWNERS: "access.owners",
+  TELEGRAM_ALLOWED_USERS: "access.telegram.users",
+  TELEGRAM_ALLOWED_CHATS: "access.telegram.chats",
+  TELEGRAM_ALLOW_PRIVATE: "access.telegram.private",
+  DISCORD_ALLOWED_GUILDS: "access.discord.guilds",
+  DISCORD_ALLOWED_CHANNELS: "access.discord.channels",
+  DISCORD_ALLOWED_ROLES: "access.discord.roles",
+  DISCORD_ALLOWED_USERS: "access.discord.users",
+  DISCORD_ALLOW_DMS: "access.discord.dms",
+  PARLEY_LEAVE_UNLISTED: "access.leaveUnlisted",
+  PARLEY_DAILY_TOKENS: "budgets.dailyTokens",
+  PARLEY_DAILY_COST: "budgets.dailyCost",
   TOKENS_PER_DAY: "limits.tokensPerDay",
   HISTORY_MAX_MESSAGES: "history.maxStoredMessages",
   HISTORY_TTL_HOURS: "history.ttlHours",
@@ -156,11 +169,17 @@ function readConfigFile(env: Env): Record<string, unknown> {
 }
 
 // `.perMinute` and its siblings, but not `personaDir`.
-const numericPaths = /(Ms|Hours|Port|\.per[A-Z]\w*|tokensPerDay|maxStoredMessages|temperature)$/;
+const numericPaths = /(Ms|Hours|Port|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|temperature|daily\w+)$/;
+const booleanPaths = /^access\.(telegram\.private|discord\.dms|leaveUnlisted)$/;
 
 function coerce(path: string, value: string, variable: string): unknown {
   if (path === "prefixes" || path === "discord.moderatorRoleIds") {
     return value.split(/[\s,]+/).filter(Boolean);
+  }
+  if (booleanPaths.test(path)) {
+    if (/^(true|yes|on|1)$/i.test(value)) return true;
+    if (/^(false|no|off|0)$/i.test(value)) return false;
+    throw new ConfigError(`${variable} must be true or false, got "${value}".`);
   }
   if (numericPaths.test(path)) {
     const n = Number(value);

@@ -193,18 +193,108 @@ const llmSchema = z
 
 const limitsSchema = z
   .object({
-    /** Requests a user may make per minute; 0 turns the window off. @defaultValue 10 */
+    /** Messages that call a model a user may send per minute; 0 turns the window off. @defaultValue 10 */
     perMinute: nonNegativeInt.default(10),
-    /** Requests a user may make per hour; 0 turns the window off. @defaultValue 100 */
+    /** Messages that call a model a user may send per hour; 0 turns the window off. @defaultValue 100 */
     perHour: nonNegativeInt.default(100),
-    /** Requests a user may make per day; 0 turns the window off. @defaultValue 500 */
+    /** Messages that call a model a user may send per day; 0 turns the window off. @defaultValue 500 */
     perDay: nonNegativeInt.default(500),
     /** Prompt plus completion tokens a user may spend per UTC day; 0 = unlimited. @defaultValue 50_000 */
     tokensPerDay: nonNegativeInt.default(50_000),
+    /**
+     * Commands that call no model (`remember`, `recall`, `persona`, `help`…) a
+     * user may send per minute; 0 turns the limit off. @defaultValue 30
+     */
+    commandsPerMinute: nonNegativeInt.default(30),
     /** Moderators skip the limits. @defaultValue false */
     exemptModerators: z.boolean().default(false),
   })
   .strict();
+
+/** Platform ids, written as numbers or strings (YAML reads `-100123` as a number). */
+const idList = z.preprocess(
+  (value) => (Array.isArray(value) ? value.map((v) => (typeof v === "number" ? String(v) : v)) : listOf(value)),
+  z.array(z.string().min(1)),
+);
+
+/** Telegram user and chat ids; `telegram:42` is taken as `42`. */
+const telegramIds = idList.pipe(
+  z.array(
+    z
+      .string()
+      .transform((id) => id.replace(/^telegram:/, ""))
+      .pipe(z.string().regex(/^-?\d+$/, "must hold Telegram ids (numbers such as 42 or -1001234567890)")),
+  ),
+);
+
+/** Discord snowflakes; `discord:123…` is taken as `123…`. */
+const discordIds = idList.pipe(
+  z.array(
+    z
+      .string()
+      .transform((id) => id.replace(/^discord:/, ""))
+      .pipe(z.string().regex(/^\d{15,21}$/, "must hold Discord ids (17–20 digits)")),
+  ),
+);
+
+const accessSchema = z
+  .object({
+    /**
+     * Platform user keys of the bot's owners (`telegram:42`, `discord:123…`):
+     * moderators everywhere, never held back by the lists below or by blocks. @defaultValue []
+     */
+    owners: idList
+      .pipe(z.array(z.string().regex(/^(telegram:-?\d+|discord:\d{15,21})$/, "must hold platform user keys such as telegram:42 or discord:123456789012345678")))
+      .default([]),
+    /** Say so once and leave a Telegram group or Discord server the lists do not allow, when added to one. @defaultValue true */
+    leaveUnlisted: z.boolean().default(true),
+    telegram: z
+      .object({
+        /** User ids who may use the bot, in private chats and in any group. Empty: everyone. @defaultValue [] */
+        users: telegramIds.default([]),
+        /** Group ids in which every member may use the bot. Empty: every group. @defaultValue [] */
+        chats: telegramIds.default([]),
+        /** `false` turns private chats off (owners excepted). @defaultValue true */
+        private: z.boolean().default(true),
+      })
+      .strict()
+      .default({ users: [], chats: [], private: true }),
+    discord: z
+      .object({
+        /** Servers the bot serves. Empty: every server. @defaultValue [] */
+        guilds: discordIds.default([]),
+        /** Channels it answers in; a thread counts as its parent channel. Empty: every channel. @defaultValue [] */
+        channels: discordIds.default([]),
+        /** Members with one of these roles may use it. @defaultValue [] */
+        roles: discordIds.default([]),
+        /** These users may use it, in servers and in DMs. @defaultValue [] */
+        users: discordIds.default([]),
+        /** `false` turns DMs off (owners excepted). @defaultValue true */
+        dms: z.boolean().default(true),
+      })
+      .strict()
+      .default({ guilds: [], channels: [], roles: [], users: [], dms: true }),
+  })
+  .strict();
+
+const budgetsSchema = z
+  .object({
+    /** Tokens all users together may spend per UTC day; 0 = no cap. @defaultValue 0 */
+    dailyTokens: nonNegativeInt.default(0),
+    /** Cost (with the providers' `prices`) all users together may spend per UTC day; 0 = no cap. @defaultValue 0 */
+    dailyCost: z.number().nonnegative().default(0),
+    /** Tokens one channel may spend per UTC day; 0 = no cap. @defaultValue 0 */
+    channelDailyTokens: nonNegativeInt.default(0),
+    /** When a cap is reached: `refuse` the message, or answer it with `freeModel`. @defaultValue `refuse` */
+    whenSpent: z.enum(["refuse", "fallback"]).default("refuse"),
+    /** `provider/model` that answers once a cap is reached with `whenSpent: fallback` (a local model, say). */
+    freeModel: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((b) => b.whenSpent !== "fallback" || b.freeModel !== undefined, {
+    message: "whenSpent: fallback needs freeModel (the provider/model that answers once a cap is reached)",
+    path: ["freeModel"],
+  });
 
 const historySchema = z
   .object({
@@ -265,6 +355,10 @@ export const configSchema = z
   .object({
     llm: llmSchema.default(() => llmSchema.parse({})),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
+    /** Who may use the bot. Unset lists: everyone. */
+    access: accessSchema.default(() => accessSchema.parse({})),
+    /** Caps on what the whole bot may spend a day, on top of each user's `limits`. */
+    budgets: budgetsSchema.default(() => budgetsSchema.parse({})),
     history: historySchema.default(() => historySchema.parse({})),
     memories: memoriesSchema.default(() => memoriesSchema.parse({})),
     telegram: telegramSchema.default(() => telegramSchema.parse({})),
@@ -288,5 +382,7 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type LlmConfig = Config["llm"];
+export type AccessConfig = Config["access"];
+export type BudgetsConfig = Config["budgets"];
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type ProviderKind = (typeof providerKinds)[number];

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Joining, JoinVerdict } from "./access.js";
 import type { Command, IncomingMessage, Platform, Reply } from "./types.js";
 
 /** Hands one normalised message to the core; never rejects. */
@@ -12,6 +13,11 @@ export interface AdapterContext {
   /** Completions for a command option (persona names), for autocomplete. */
   complete(command: string, option: string, prefix: string): Promise<string[]>;
   log: Logger;
+  /**
+   * The bot was just added to a Telegram group or a Discord server: stay, or
+   * say `notice` once and leave (`leaveChat`, `guild.leave()`).
+   */
+  joined(joining: Joining): JoinVerdict;
 }
 
 /** A platform connection: `createXAdapter(config)` returns one. */

@@ -7,6 +7,7 @@ import type { UsageLedger } from "../store/usage.js";
 import type { PersonaCatalog } from "../personas/catalog.js";
 import type { UserLimits } from "../ratelimit/user-limits.js";
 import type { ModelRouter } from "../llm/router.js";
+import type { AccessPolicy } from "./access.js";
 import type { Command } from "./types.js";
 
 /** Everything a command may use; built once in `src/app.ts`. */
@@ -19,6 +20,8 @@ export interface Services {
   usage: UsageLedger;
   personas: PersonaCatalog;
   limits: UserLimits;
+  /** Who may use the bot (the access lists and owners). */
+  access: AccessPolicy;
   llm: ModelRouter;
   /** The registered commands, for `help`. */
   commands: readonly Command[];

@@ -15,11 +15,18 @@ export interface IncomingMessage {
     private: boolean;
     title?: string;
   };
+  /**
+   * Where the message was written, in the platform's own ids: what the
+   * access lists match. Absent on the console.
+   */
+  place?: Place;
   author: {
     /** Namespaced key, e.g. `telegram:42`, `discord:1234…`, `console:local`. */
     key: string;
     /** Display name, used to say who said what in shared channels. */
     name: string;
+    /** Discord: the ids of the author's roles in this server (for `access.discord.roles`). */
+    roles?: readonly string[];
   };
   /** The text with any bot mention removed. */
   text: string;
@@ -30,10 +37,31 @@ export interface IncomingMessage {
    * dispatcher need not parse `text`.
    */
   command?: { name: string; args: string };
+  /** People the message mentions, the bot left out, for commands that name someone (`block @Bob`). */
+  mentions?: readonly UserRef[];
+  /** The message this one answers, when it is a reply to someone's message (the bot's own included). */
+  replyTo?: { author: UserRef; text: string };
   /** Asks the platform only when a moderator-only command needs it. */
   isModerator(): Promise<boolean>;
   /** The platform's own event, as an escape hatch. */
   raw: unknown;
+}
+
+/** Someone on a platform, as commands name them. */
+export interface UserRef {
+  /** Namespaced key, e.g. `telegram:42`, `discord:1234…`. */
+  key: string;
+  name: string;
+}
+
+/** Where a message was written, in the platform's own ids. */
+export interface Place {
+  /** Discord: the server (guild) id; absent in DMs and on Telegram. */
+  server?: string;
+  /** The chat or channel id as the platform writes it: a Telegram chat's `-100…`, a Discord channel's or thread's id. */
+  chat: string;
+  /** Discord: a thread's parent channel id (a thread counts as its parent for the access lists). */
+  parent?: string;
 }
 
 /** How a command answers; made by the adapter for one incoming message. */

@@ -219,7 +219,7 @@ describe("discord adapter: start and stop", () => {
     const adapter = createDiscordAdapter({ token: wrong, apiUrl: fake.apiUrl });
     try {
       const error = await adapter
-        .start({ dispatch: async () => {}, commands: [], complete: async () => [], log: (await import("pino")).pino({ level: "silent" }) })
+        .start({ dispatch: async () => {}, commands: [], complete: async () => [], joined: () => ({ stay: true }), log: (await import("pino")).pino({ level: "silent" }) })
         .then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(ParleyError);
       expect((error as Error).message).toContain("DISCORD_TOKEN");
@@ -235,7 +235,7 @@ describe("discord adapter: start and stop", () => {
     const adapter = createDiscordAdapter({ token: fake.token, apiUrl: fake.apiUrl });
     try {
       const error = await adapter
-        .start({ dispatch: async () => {}, commands: [], complete: async () => [], log: (await import("pino")).pino({ level: "silent" }) })
+        .start({ dispatch: async () => {}, commands: [], complete: async () => [], joined: () => ({ stay: true }), log: (await import("pino")).pino({ level: "silent" }) })
         .then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(ParleyError);
       expect((error as Error).message).toMatch(/Message Content intent.*developer portal/);

@@ -86,6 +86,7 @@ export async function startDiscordBot(
       bot.completions.push({ command, option, prefix });
       return (options.completions ?? []).filter((name) => name.startsWith(prefix));
     },
+    joined: () => ({ stay: true }),
     log: pino({ level: "debug" }, sink),
   };
   await adapter.start(ctx);

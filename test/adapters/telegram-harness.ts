@@ -75,6 +75,7 @@ export async function startRig(
     },
     commands: opts.commands ?? [command("chat", "Talk to the model"), command("reset", "Forget this chat")],
     complete: async () => [],
+    joined: () => ({ stay: true }),
     log: pino({ level: "debug" }, sink),
   };
   await adapter.start(ctx);

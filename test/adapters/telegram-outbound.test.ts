@@ -384,7 +384,7 @@ describe("telegram typing and replies", () => {
     const tg = await startFakeTelegram();
     const adapter = createTelegramAdapter({ token: tg.token, apiRoot: `${tg.apiRoot}/` });
     try {
-      await adapter.start({ dispatch: async () => {}, commands: [], complete: async () => [], log: pino({ level: "silent" }) });
+      await adapter.start({ dispatch: async () => {}, commands: [], complete: async () => [], joined: () => ({ stay: true }), log: pino({ level: "silent" }) });
       expect(tg.callsOf("getMe").map((c) => c.status)).toEqual([200]);
       expect(tg.calls.filter((c) => c.status === 404)).toEqual([]);
     } finally {

@@ -84,7 +84,7 @@ describe("telegram webhook refused", () => {
       botInfo: tg.botInfo,
       webhook: { url: `http://127.0.0.1:${port}/hook`, secretToken: "spaces are not allowed", port, host: "127.0.0.1" },
     });
-    const ctx: AdapterContext = { dispatch: async () => {}, commands: [], complete: async () => [], log: pino({ level: "silent" }) };
+    const ctx: AdapterContext = { dispatch: async () => {}, commands: [], complete: async () => [], joined: () => ({ stay: true }), log: pino({ level: "silent" }) };
     await expect(adapter.start(ctx)).rejects.toMatchObject({ name: "ParleyError", code: "platform_error", userMessage: "Telegram refused the webhook URL or secret." });
     const again = createServer();
     await new Promise<void>((resolve, reject) => {
@@ -101,7 +101,7 @@ describe("telegram secrets", () => {
   it("never writes the token to logs or start errors", async () => {
     const lines: string[] = [];
     const log = pino({ level: "debug" }, new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }));
-    const ctx: AdapterContext = { dispatch: async () => {}, commands: [], complete: async () => [], log };
+    const ctx: AdapterContext = { dispatch: async () => {}, commands: [], complete: async () => [], joined: () => ({ stay: true }), log };
     // Nobody listens here: grammY's fetch error carries the URL with the token.
     const port = await freePort();
     const token = "987654:SECRET-token-do-not-log";

@@ -73,6 +73,7 @@ export function runAdapterContract(
         },
         commands: [],
         complete: async () => [],
+        joined: () => ({ stay: true }),
         log: pino({ level: "silent" }),
       };
       await harness.adapter.start(ctx);
