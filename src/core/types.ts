@@ -84,6 +84,11 @@ export interface CommandOption {
   name: string;
   description: string;
   required?: boolean;
+  /**
+   * `user`: someone on the platform (a Discord user picker; the adapter puts
+   * `<@id>` in the args and the user in `mentions`). @defaultValue `text`
+   */
+  kind?: "text" | "user";
   /** Offers completions (persona names) where the platform supports it. */
   autocomplete?: boolean;
 }
