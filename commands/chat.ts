@@ -2,7 +2,9 @@ import { buildPrompt } from "../src/chat/prompt.js";
 import { foldOldTurns, overflows } from "../src/chat/summary.js";
 import { estimateTokens } from "../src/chat/tokens.js";
 import { ParleyError } from "../src/core/errors.js";
-import type { Command } from "../src/core/types.js";
+import type { Command, Reply } from "../src/core/types.js";
+import type { TokenUsage } from "../src/llm/types.js";
+import { targetName } from "../src/llm/setup.js";
 import { AnswerStream } from "../src/llm/answer.js";
 import type { Services } from "../src/core/services.js";
 import { rankMemories } from "../src/store/memory-search.js";
@@ -30,42 +32,25 @@ async function promptMemories(services: Services, channel: string, text: string)
 /** Zero-width and other invisible characters, which `trim()` keeps: a message of only these says nothing. */
 const INVISIBLE = /[\s\u200b-\u200f\u2060-\u2064\ufeff\u00ad]/gu;
 
-/** `5 h 12 min` until the next midnight UTC, when daily budgets reset. */
-function untilMidnightUtc(now = Date.now()): string {
-  const midnight = new Date(now);
-  midnight.setUTCHours(24, 0, 0, 0);
-  const minutes = Math.max(1, Math.ceil((midnight.getTime() - now) / 60_000));
-  const hours = Math.floor(minutes / 60);
-  return hours > 0 ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
-}
-
-/** Why a message does not fit the user's daily token budget. */
-function overBudget(spent: number, budget: number, needed: number): string {
-  const used = `You've used ${spent.toLocaleString("en")} of your ${budget.toLocaleString("en")} tokens for today`;
-  const why = spent < budget ? `, and this message needs about ${needed.toLocaleString("en")}` : "";
-  return `${used}${why}; the budget resets at midnight UTC (in ${untilMidnightUtc()}).`;
-}
-
 /** Talk to the model with the channel's persona, history and memories. */
 export const chat: Command = {
   name: "chat",
   description: "Talk to the model",
   usage: "chat <text>",
   options: [{ name: "text", description: "What to say", required: true }],
+  callsModel: true,
   async run({ message, reply, args, services }) {
-    const { config, history, usage, llm } = services;
+    const { config, history, usage, llm, budgets } = services;
     const channel = message.channel.key;
     if (!args.replace(INVISIBLE, "")) {
       await reply.send(`Say something after ${config.prefixes[0]}chat, or just write to me. Send ${config.prefixes[0]}help for commands.`);
       return;
     }
-    const budget = config.limits.tokensPerDay;
     // Independent reads, side by side: on Redis each is a round trip.
-    const [persona, window, facts, today] = await Promise.all([
+    const [persona, window, facts] = await Promise.all([
       currentPersona(services, channel),
       history.window(channel, config.history.promptMessages),
       promptMemories(services, channel, args),
-      budget > 0 ? usage.userToday(message.author.key) : undefined,
     ]);
     const messages = buildPrompt({
       persona,
@@ -78,31 +63,36 @@ export const chat: Command = {
     });
 
     const estimatedPrompt = messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
-    if (today) {
-      const spent = today.promptTokens + today.completionTokens;
-      if (spent + estimatedPrompt > budget) throw new ParleyError("budget_exceeded", overBudget(spent, budget, estimatedPrompt));
-    }
+    let choice = llm.choose(persona, args);
+    const spend = await budgets.check(message.author.key, channel, {
+      tokens: estimatedPrompt,
+      cost: llm.costOf(targetName({ provider: choice.provider.name, model: choice.model }), { promptTokens: estimatedPrompt, completionTokens: 0 }),
+    });
+    if (spend.ok === false) throw new ParleyError("budget_exceeded", spend.message);
+    if (spend.ok === "free") choice = llm.named(spend.model);
 
-    const choice = llm.choose(persona, args);
     const answer = new AnswerStream(llm.chat(choice, messages, { temperature: persona.temperature }));
     reply.typing();
-    await reply.stream(answer.shown());
+    await reply.stream(spend.ok === "free" ? withNote(answer.shown(), answer, spend.note) : answer.shown());
+    const record = async (tokens: TokenUsage, target?: string) => {
+      const cost = target ? llm.costOf(target, tokens) : 0;
+      const spent = await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
+      return budgets.afterAnswer(spent, { tokens: tokens.promptTokens + tokens.completionTokens, cost });
+    };
     const estimated = { promptTokens: estimatedPrompt, completionTokens: estimateTokens(answer.text) };
     if (answer.cut || !answer.done) {
       // Half an answer is not stored (the next prompt would build on it), but its tokens were spent.
       services.log.warn({ channel, code: answer.cut?.code, detail: answer.cut?.message }, "answer cut off; not stored");
-      await usage.record({ userKey: message.author.key, channelKey: channel, ...estimated });
+      await sendHeadsUp(reply, await record(estimated));
       return;
     }
     const { usage: reported, target } = answer.done;
-    const tokens = reported ?? estimated;
     if (!reported) services.log.debug({ model: target }, "provider reported no token usage; recorded an estimate");
-    const cost = target ? llm.costOf(target, tokens) : 0;
     if (!answer.text.trim()) {
-      // Nothing to store, but the server counted the prompt all the same.
-      await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
+      // Nothing to store, but the server counted the prompt all the same; the user's request is given back.
+      await record(reported ?? estimated, target);
       await reply.send("The model gave an empty answer; try rephrasing.");
-      return;
+      return "unanswered";
     }
 
     const now = Date.now();
@@ -110,11 +100,22 @@ export const chat: Command = {
       { role: "user", content: args, author: message.author.name, at: now },
       { role: "assistant", content: answer.text, at: now },
     ]);
-    await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
+    const headsUp = await record(reported ?? estimated, target);
     // The window read above held every turn not yet summarised unless it was full; then the fold looks for itself.
     const pending = [...window.turns.map((t) => t.turn.content), args, answer.text];
     if (window.turns.length >= config.history.promptMessages || overflows(config.history, window.summary, pending)) {
       await foldOldTurns(services, channel);
     }
+    await sendHeadsUp(reply, headsUp);
   },
 };
+
+/** The answer, then a note saying why another model gave it (when there was an answer to note). */
+async function* withNote(shown: AsyncIterable<string>, answer: AnswerStream, note: string): AsyncGenerator<string> {
+  yield* shown;
+  if (answer.text.trim() && !answer.cut) yield `\n\n*(${note})*`;
+}
+
+async function sendHeadsUp(reply: Reply, line: string | undefined): Promise<void> {
+  if (line) await reply.send(line);
+}

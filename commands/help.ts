@@ -5,7 +5,6 @@ export const help: Command = {
   name: "help",
   description: "List the commands",
   usage: "help",
-  unlimited: true,
   async run({ reply, services }) {
     const prefix = services.config.prefixes[0];
     const lines = services.commands.map((c) => `${prefix}${c.usage} — ${c.description}${c.moderatorOnly ? " (moderators in groups)" : ""}`);

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Command } from "../src/core/types.js";
 
 /** The order `help` and the platforms' command menus show; commands not named here follow, by name. */
-const menuOrder = ["chat", "persona", "remember", "recall", "forget", "reset", "help", "status", "usage"];
+const menuOrder = ["chat", "persona", "remember", "recall", "forget", "reset", "help", "status", "usage", "block", "unblock", "blocked"];
 
 function isCommand(value: unknown): value is Command {
   const c = value as Partial<Command> | null;

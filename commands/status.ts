@@ -10,16 +10,16 @@ export const status: Command = {
   name: "status",
   description: "Show the models, whether their servers answer, today's usage, and uptime",
   usage: "status",
-  unlimited: true,
   async run({ message, reply, services }) {
     const { llm } = services;
     const persona = await currentPersona(services, message.channel.key);
     const choice = llm.choose(persona);
-    const [health, today, byModel, channel] = await Promise.all([
+    const [health, today, byModel, channel, budgets] = await Promise.all([
       llm.health(),
       services.usage.totalToday(),
       services.usage.modelsToday(),
       services.usage.channelToday(message.channel.key),
+      services.budgets.describe(message.channel.key),
     ]);
     const defaultTarget = targetName({ provider: llm.defaultChoice.provider.name, model: llm.defaultChoice.model });
     const routes = llm.describeRoutes();
@@ -42,9 +42,10 @@ export const status: Command = {
 
     const costOf = (amount: number) => (llm.hasPrices ? `, ${formatCost(amount, llm.currency)}` : "");
     const tokensOf = (u: { promptTokens: number; completionTokens: number }) => `${(u.promptTokens + u.completionTokens).toLocaleString("en")} tokens`;
-    lines.push(`Today (UTC): ${plural(today.requests, "request")}, ${tokensOf(today)}${costOf(today.cost)}`);
+    lines.push(`Today (UTC): ${plural(today.requests, "model request")}, ${plural(today.commands, "command")}, ${tokensOf(today)}${costOf(today.cost)}`);
     for (const { model, usage } of byModel) lines.push(`• ${model}: ${plural(usage.requests, "answer")}, ${tokensOf(usage)}${costOf(usage.cost)}`);
-    lines.push(`This channel today: ${plural(channel.requests, "request")}, ${tokensOf(channel)}${costOf(channel.cost)}`);
+    lines.push(`This channel today: ${plural(channel.requests, "model request")}, ${tokensOf(channel)}${costOf(channel.cost)}`);
+    lines.push(...budgets);
     lines.push(`Uptime: ${formatUptime(Date.now() - services.startedAt)}`);
     lines.push(`Store: ${services.config.redisUrl ? "Redis" : "in memory (lost on restart)"}`);
     await reply.send(lines.join("\n"));

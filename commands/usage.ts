@@ -2,12 +2,11 @@ import type { Command } from "../src/core/types.js";
 import { formatCost } from "../src/llm/prices.js";
 import { plural } from "../src/core/wording.js";
 
-/** The user's requests, tokens and cost today, and what remains of their limits. */
+/** The user's model requests, commands, tokens and cost today, and what remains of their limits. */
 export const usage: Command = {
   name: "usage",
-  description: "Show your requests, tokens and cost today and what remains of your limits",
+  description: "Show your requests, commands, tokens and cost today and what remains of your limits",
   usage: "usage",
-  unlimited: true,
   async run({ message, reply, services }) {
     const { limits: config } = services.config;
     const [today, left] = await Promise.all([
@@ -17,8 +16,9 @@ export const usage: Command = {
     const tokens = today.promptTokens + today.completionTokens;
     const cost = services.llm.hasPrices ? `, costing ${formatCost(today.cost, services.llm.currency)}` : "";
     const lines = [
-      `Today (UTC): ${plural(today.requests, "request")}, ${tokens.toLocaleString("en")} tokens (${today.promptTokens.toLocaleString("en")} in, ${today.completionTokens.toLocaleString("en")} out)${cost}`,
-      `Remaining: ${describe(left.minute, config.perMinute)} this minute, ${describe(left.hour, config.perHour)} this hour, ${describe(left.day, config.perDay)} today`,
+      `Today (UTC): ${plural(today.requests, "model request")} and ${plural(today.commands, "command")}; ${tokens.toLocaleString("en")} tokens (${today.promptTokens.toLocaleString("en")} in, ${today.completionTokens.toLocaleString("en")} out)${cost}`,
+      `Model requests left: ${describe(left.minute, config.perMinute)} this minute, ${describe(left.hour, config.perHour)} this hour, ${describe(left.day, config.perDay)} today`,
+      `Commands left this minute: ${describe(left.commands, config.commandsPerMinute)}`,
       config.tokensPerDay > 0
         ? `Token budget: ${Math.max(0, config.tokensPerDay - tokens).toLocaleString("en")} of ${config.tokensPerDay.toLocaleString("en")} left today`
         : "Token budget: unlimited",

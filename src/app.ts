@@ -2,9 +2,11 @@ import type { Logger } from "pino";
 import { commands } from "../commands/index.js";
 import type { Config } from "./config/schema.js";
 import type { Adapter, AdapterContext } from "./core/adapter.js";
+import { Budgets } from "./chat/budgets.js";
 import { AccessPolicy } from "./core/access.js";
 import { createDispatcher, type Dispatcher } from "./core/dispatcher.js";
 import type { Services } from "./core/services.js";
+import { formatCost } from "./llm/prices.js";
 import { createRouter } from "./llm/providers.js";
 import { personaCatalogFor } from "./personas/catalog.js";
 import { UserLimits } from "./ratelimit/user-limits.js";
@@ -37,7 +39,8 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     history: { maxStoredMessages: config.history.maxStoredMessages, ttlMs: config.history.ttlHours * 3_600_000 },
     memories: { maxPerChannel: config.memories.maxPerChannel },
   });
-  const limits = new UserLimits(config.limits);
+  const limits = new UserLimits({ ...config.limits, store: stores.kv });
+  const llm = createRouter(config, log);
   const services: Services = {
     config,
     log,
@@ -45,10 +48,19 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     memories: stores.memories,
     settings: stores.settings,
     usage: stores.usage,
+    blocks: stores.blocks,
+    notices: stores.notices,
+    budgets: new Budgets({
+      userTokensPerDay: config.limits.tokensPerDay,
+      caps: config.budgets,
+      usage: stores.usage,
+      log,
+      formatCost: (amount) => formatCost(amount, llm.currency),
+    }),
     personas,
     limits,
     access: new AccessPolicy(config.access),
-    llm: createRouter(config, log),
+    llm,
     commands,
     startedAt: Date.now(),
   };
@@ -74,7 +86,6 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
   } catch (e) {
     await Promise.allSettled(started.map((a) => a.stop()));
     await stores.close();
-    await limits.stop();
     throw e;
   }
 
@@ -89,7 +100,6 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
       stopping ??= (async () => {
         await Promise.allSettled(started.map((a) => a.stop()));
         await dispatcher.idle();
-        await limits.stop();
         await stores.close();
       })();
       return stopping;

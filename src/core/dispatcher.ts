@@ -1,7 +1,9 @@
+import { privateBotNotice } from "./access.js";
 import type { MessageHandler } from "./adapter.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { isParleyError } from "./errors.js";
 import { parseCommand } from "./parse.js";
+import type { Admitted, LimitKind } from "../ratelimit/user-limits.js";
 import type { Services } from "./services.js";
 import type { Command, IncomingMessage, Reply } from "./types.js";
 
@@ -19,21 +21,22 @@ export interface Dispatcher {
   idle(): Promise<void>;
 }
 
+const dayMs = 86_400_000;
+
 /**
- * The one path every message takes: parse, check permission, rate limit,
- * run, and turn any failure into a short reply. Messages of one channel are
- * handled one at a time, in order.
+ * The one path every message takes: access lists and blocks, parse, check
+ * permission, rate limit, run, and turn any failure into a short reply.
+ * Messages of one channel are handled one at a time, in order.
  */
 export function createDispatcher(services: Services): Dispatcher {
   const byName = new Map(services.commands.map((c) => [c.name, c]));
   const chat = byName.get("chat");
   if (!chat) throw new Error("the chat command is not registered");
   const queue = new KeyedQueue();
-  /** Users told they are over a limit, until when (epoch ms): one notice per wait. */
-  const noticeUntil = new Map<string, number>();
   const { config, log } = services;
 
   async function handleOne(message: IncomingMessage, reply: Reply): Promise<void> {
+    if (!(await mayUse(message, reply))) return;
     const text = message.text.trim();
     if (text.length > config.maxInputChars) {
       await reply.send(`That message is too long (${text.length} characters; the limit is ${config.maxInputChars}). Please shorten it.`);
@@ -63,34 +66,66 @@ export function createDispatcher(services: Services): Dispatcher {
       return;
     }
 
-    if (!command.unlimited && !(await withinLimits(message, reply))) return;
-    await command.run({ message, reply, args, services });
+    const kind = command.callsModel ? "model" : "command";
+    const admitted = await withinLimits(message, reply, kind);
+    if (!admitted) return;
+    let outcome: void | "unanswered";
+    try {
+      outcome = await command.run({ message, reply, args, services });
+    } catch (e) {
+      // A message the bot failed to answer costs the user nothing; the failure is answered by the caller.
+      await admitted.refund().catch((refundError: unknown) => log.warn({ err: refundError, user: message.author.key }, "could not give back a request"));
+      throw e;
+    }
+    if (outcome === "unanswered") {
+      await admitted.refund();
+      return;
+    }
+    await services.usage.count(message.author.key, message.channel.key, kind);
   }
 
-  async function withinLimits(message: IncomingMessage, reply: Reply): Promise<boolean> {
-    const exempt = config.limits.exemptModerators && (message.channel.private || (await message.isModerator()));
-    const verdict = await services.limits.take(message.author.key, { moderator: exempt });
-    if (verdict.ok) {
-      await services.usage.countRequest(message.author.key, message.channel.key);
-      return true;
-    }
-    const now = Date.now();
-    if ((noticeUntil.get(message.author.key) ?? 0) > now) {
-      log.debug({ user: message.author.key }, "over the rate limit again; already told");
+  /**
+   * The access lists, then blocks. A stranger in a private chat is told once
+   * a day that the bot is private; anywhere else, and a blocked user
+   * anywhere, gets silence.
+   */
+  async function mayUse(message: IncomingMessage, reply: Reply): Promise<boolean> {
+    if (services.access.isOwner(message.author.key)) return true;
+    const verdict = services.access.check(message);
+    if (!verdict.allowed) {
+      log.debug({ user: message.author.key, channel: message.channel.key }, "not on the access lists; ignored");
+      if (verdict.tell && (await services.notices.claim("private-bot", message.author.key, dayMs))) await reply.send(privateBotNotice);
       return false;
     }
-    // Users whose wait is over need no entry: keep the map from growing with every user ever limited.
-    if (noticeUntil.size >= 1000) for (const [user, until] of noticeUntil) if (until <= now) noticeUntil.delete(user);
-    noticeUntil.set(message.author.key, now + verdict.retryAfterMs);
+    const parent = message.place?.parent;
+    const channels = parent ? [message.channel.key, `${message.platform}:${parent}`] : [message.channel.key];
+    if (await services.blocks.isBlocked(message.author.key, channels)) {
+      log.debug({ user: message.author.key, channel: message.channel.key }, "blocked; ignored");
+      return false;
+    }
+    return true;
+  }
+
+  /** Takes one request of the user's limits for this kind of message, or tells them (once per wait) to slow down. */
+  async function withinLimits(message: IncomingMessage, reply: Reply, kind: LimitKind): Promise<Admitted | undefined> {
+    const exempt = config.limits.exemptModerators && (message.channel.private || (await message.isModerator()));
+    const verdict = await services.limits.take(message.author.key, kind, { moderator: exempt });
+    if (verdict.ok) return verdict;
+    if (!(await services.notices.claim("rate-limit", message.author.key, verdict.retryAfterMs))) {
+      log.debug({ user: message.author.key }, "over the rate limit again; already told");
+      return undefined;
+    }
     const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
     await reply.send(`Slow down, ${message.author.name}: you've reached your limit for this ${verdict.window}. Try again in ${formatWait(seconds)}.`);
-    return false;
+    return undefined;
   }
 
   async function handle(incoming: IncomingMessage, reply: Reply): Promise<void> {
     if (!incoming.addressed) return;
     // The permission check, the limit exemption and a command may each need the answer; on Discord it can cost REST calls.
-    const message: IncomingMessage = { ...incoming, isModerator: askedOnce(() => incoming.isModerator()) };
+    // Owners are moderators everywhere.
+    const owner = services.access.isOwner(incoming.author.key);
+    const message: IncomingMessage = { ...incoming, isModerator: owner ? async () => true : askedOnce(() => incoming.isModerator()) };
     await queue.run(message.channel.key, async () => {
       const started = Date.now();
       try {

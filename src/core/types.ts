@@ -114,9 +114,17 @@ export interface Command {
    * commands where only some forms are restricted (`persona NAME`).
    */
   moderatorOnly?: boolean | ((args: string) => boolean);
-  /** Not counted against the user's rate limit (help, usage, status). */
-  unlimited?: boolean;
+  /**
+   * Calls a model (`chat`): counted against the request limits (`perMinute`,
+   * `perHour`, `perDay`) rather than the commands' own `commandsPerMinute`.
+   */
+  callsModel?: boolean;
   /** Offers completions for an option. */
   complete?(services: import("./services.js").Services, option: string, prefix: string): Promise<string[]>;
-  run(ctx: CommandContext): Promise<void>;
+  /**
+   * Resolves `"unanswered"` when the bot could not answer (every model
+   * failed, nothing was shown): the user's request is then given back, as
+   * it is when `run` throws.
+   */
+  run(ctx: CommandContext): Promise<void | "unanswered">;
 }

@@ -124,6 +124,12 @@ export class ModelRouter {
     return this.defaultChoice;
   }
 
+  /** A model named outside the routing (`provider/model`, or a model of the default provider): the budgets' free model. */
+  named(ref: string): ModelChoice {
+    const target = parseTarget(ref, new Set(this.#slots.keys()), this.#setup.defaultTarget.provider)!;
+    return { ...this.#resolve(target), reason: "default" };
+  }
+
   /** The persona's own model as `provider/model`, or undefined when it names none. */
   personaTarget(persona?: Persona): ModelTarget | undefined {
     if (!persona?.model) return undefined;

@@ -1,13 +1,17 @@
 import type { Logger } from "pino";
+import { BlockList } from "./blocks.js";
 import { ChannelHistory, type ChannelHistoryOptions } from "./history.js";
 import { createKeyValueStore, type KeyValueStore } from "./kv.js";
 import { MemoryBook, type MemoryBookOptions } from "./memories.js";
+import { NoticeLog } from "./notices.js";
 import { ChannelSettings } from "./settings.js";
 import { UsageLedger, type UsageLedgerOptions } from "./usage.js";
 
+export { BlockList, type Block, type BlockScope } from "./blocks.js";
 export { ChannelHistory, type ChannelHistoryOptions } from "./history.js";
 export { createKeyValueStore, type KeyValueStore, type KeyValueStoreOptions } from "./kv.js";
 export { MemoryBook, type MemoryBookOptions, type NewMemory } from "./memories.js";
+export { NoticeLog } from "./notices.js";
 export { ChannelSettings } from "./settings.js";
 export { UsageLedger, type UsageLedgerOptions, type UsageRecord } from "./usage.js";
 
@@ -18,6 +22,8 @@ export interface Stores {
   memories: MemoryBook;
   settings: ChannelSettings;
   usage: UsageLedger;
+  blocks: BlockList;
+  notices: NoticeLog;
   /** Closes the connection; later calls fail with `store_unavailable`. */
   close(): Promise<void>;
 }
@@ -46,6 +52,8 @@ export async function createStores(opts: StoresOptions): Promise<Stores> {
     memories: new MemoryBook(kv, opts.memories),
     settings: new ChannelSettings(kv),
     usage: new UsageLedger(kv, opts.usage),
+    blocks: new BlockList(kv),
+    notices: new NoticeLog(kv),
     close: () => kv.close(),
   };
 }

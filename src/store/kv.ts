@@ -1,7 +1,7 @@
 import { Keyv, type KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
 import { ParleyError } from "../core/errors.js";
-import type { Backend } from "./backend.js";
+import type { Backend, HashIncrement } from "./backend.js";
 import { createMemoryBackend } from "./memory-backend.js";
 import { createRedisBackend } from "./redis-backend.js";
 
@@ -14,6 +14,15 @@ export interface KeyValueStore {
    * `store_unavailable` ParleyError when the server does not answer in time.
    */
   keyv(namespace: string): Keyv;
+  /** Hashes of one namespace, changed atomically (counters, small shared maps); same guarantees as `keyv`. */
+  hashes(namespace: string): HashSpace;
+  /**
+   * Redis only: the client and the prefix of a namespace, for a library that
+   * speaks Redis itself (the rate limiter). Its calls go through `guarded`.
+   */
+  redis(namespace: string): { client: unknown; keyPrefix: string } | undefined;
+  /** Runs `call` within the store's time bound; any failure becomes a `store_unavailable` ParleyError. */
+  guarded<T>(operation: string, call: () => Promise<T>): Promise<T>;
   /** Whether the server answers right now. Never throws. */
   ping(): Promise<boolean>;
   /** Disconnects; later operations fail with `store_unavailable`. */
@@ -35,6 +44,16 @@ export interface KeyValueStoreOptions {
   memory?: Map<string, string>;
 }
 
+/** One namespace's hashes: see {@link Backend} for what each operation promises. */
+export interface HashSpace {
+  increment(changes: readonly HashIncrement[]): Promise<Array<Record<string, number>>>;
+  getAll(keys: readonly string[]): Promise<Array<Record<string, string>>>;
+  get(fields: ReadonlyArray<{ key: string; field: string }>): Promise<Array<string | undefined>>;
+  set(key: string, field: string, value: string): Promise<void>;
+  delete(key: string, field: string): Promise<boolean>;
+  claim(key: string, ttlMs: number): Promise<boolean>;
+}
+
 const unavailableMessage = "I can't reach my memory store right now; try again in a moment.";
 /** Every key starts with this, so Parley can share a Redis database with others. */
 const keyPrefix = "parley";
@@ -47,20 +66,39 @@ export async function createKeyValueStore(opts: KeyValueStoreOptions): Promise<K
     : createMemoryBackend(opts.memory);
   const guard = new Guard(opts.operationTimeoutMs ?? 2_000);
   const spaces = new Map<string, Keyv>();
+  const prefixOf = (namespace: string) => {
+    if (!/^[a-z][a-z0-9-]*$/.test(namespace)) throw new Error(`bad store namespace: ${namespace}`);
+    return `${keyPrefix}:${namespace}:`;
+  };
 
   return {
     kind: backend.kind,
     keyv(namespace) {
-      if (!/^[a-z][a-z0-9-]*$/.test(namespace)) throw new Error(`bad store namespace: ${namespace}`);
       let keyv = spaces.get(namespace);
       if (!keyv) {
-        const adapter = new NamespacedAdapter(`${keyPrefix}:${namespace}:`, backend, guard);
+        const adapter = new NamespacedAdapter(prefixOf(namespace), backend, guard);
         // The adapter prefixes keys itself: keyv's own prefixing stays off, so keys are never prefixed twice.
         keyv = new Keyv(adapter, { namespace, useKeyPrefix: false, throwOnErrors: true });
         spaces.set(namespace, keyv);
       }
       return keyv;
     },
+    hashes(namespace) {
+      const prefix = prefixOf(namespace);
+      return {
+        increment: (changes) =>
+          guard.run("hashIncrement", () => backend.hashIncrement(changes.map((c) => ({ ...c, key: prefix + c.key })))),
+        getAll: (keys) => guard.run("hashGetAll", () => backend.hashGetAll(keys.map((key) => prefix + key))),
+        get: (fields) => guard.run("hashGet", () => backend.hashGet(fields.map((f) => ({ ...f, key: prefix + f.key })))),
+        set: (key, field, value) => guard.run("hashSet", () => backend.hashSet(prefix + key, field, value)),
+        delete: (key, field) => guard.run("hashDelete", () => backend.hashDelete(prefix + key, field)),
+        claim: (key, ttlMs) => guard.run("claim", () => backend.claim(prefix + key, ttlMs)),
+      };
+    },
+    redis(namespace) {
+      return backend.redisClient === undefined ? undefined : { client: backend.redisClient, keyPrefix: prefixOf(namespace) };
+    },
+    guarded: (operation, call) => guard.run(operation, call),
     async ping() {
       try {
         await guard.run("ping", () => backend.ping());

@@ -77,6 +77,45 @@ export async function createRedisBackend(opts: RedisBackendOptions): Promise<Bac
     setMany: (entries) => store.setMany([...entries]),
     delete: (key) => store.delete(key),
     deleteMany: (keys) => store.deleteMany([...keys]),
+    hashIncrement: async (changes) => {
+      if (changes.length === 0) return [];
+      const multi = client.multi();
+      for (const { key, add, ttlMs } of changes) {
+        for (const [field, by] of Object.entries(add)) {
+          if (Number.isInteger(by)) multi.hIncrBy(key, field, by);
+          else multi.hIncrByFloat(key, field, by);
+        }
+        if (ttlMs !== undefined) multi.pExpire(key, Math.max(1, Math.round(ttlMs)));
+      }
+      const replies = (await multi.exec()) as unknown[];
+      // The replies come in the order of the commands: each change's fields, then its PEXPIRE.
+      let at = 0;
+      return changes.map(({ add, ttlMs }) => {
+        const after: Record<string, number> = {};
+        for (const field of Object.keys(add)) after[field] = Number(replies[at++]);
+        if (ttlMs !== undefined) at++;
+        return after;
+      });
+    },
+    hashGetAll: async (keys) => {
+      if (keys.length === 0) return [];
+      const multi = client.multi();
+      for (const key of keys) multi.hGetAll(key);
+      return (await multi.exec()) as unknown as Array<Record<string, string>>;
+    },
+    hashGet: async (fields) => {
+      if (fields.length === 0) return [];
+      const multi = client.multi();
+      for (const { key, field } of fields) multi.hGet(key, field);
+      const found = (await multi.exec()) as unknown as Array<string | null>;
+      return found.map((value) => value ?? undefined);
+    },
+    hashSet: async (key, field, value) => {
+      await client.hSet(key, field, value);
+    },
+    hashDelete: async (key, field) => (await client.hDel(key, field)) > 0,
+    claim: async (key, ttlMs) => (await client.set(key, "1", { condition: "NX", expiration: { type: "PX", value: Math.max(1, Math.round(ttlMs)) } })) === "OK",
+    redisClient: client,
     ping: async () => {
       await client.ping();
     },

@@ -23,7 +23,10 @@ export interface Memory {
 
 /** Counters of one user (or channel) for one UTC day. */
 export interface DailyUsage {
+  /** Messages that called a model (for a model's counters: its answers). */
   requests: number;
+  /** Commands that called no model. */
+  commands: number;
   promptTokens: number;
   completionTokens: number;
   /** In the currency of the configured prices; 0 without prices. */

@@ -1,7 +1,5 @@
-import type { Keyv } from "keyv";
-import { KeyedQueue } from "../core/keyed-queue.js";
 import { ownedKey } from "./keys.js";
-import type { KeyValueStore } from "./kv.js";
+import type { HashSpace, KeyValueStore } from "./kv.js";
 import type { DailyUsage } from "./types.js";
 
 export interface UsageLedgerOptions {
@@ -23,110 +21,121 @@ export interface UsageRecord {
   at?: number;
 }
 
+/** Tokens and cost of one counter, after an answer was added to it. */
+export interface SpentSoFar {
+  tokens: number;
+  cost: number;
+}
+
+/** The user's, the channel's and everyone's spending today, after one answer. */
+export interface Spent {
+  user: SpentSoFar;
+  channel: SpentSoFar;
+  total: SpentSoFar;
+}
+
+/** What a message was: one that called a model, or a command that called none. */
+export type RequestKind = "model" | "command";
+
 const dayMs = 24 * 60 * 60 * 1000;
 
 /**
- * Daily counters per user, per channel and in total, by UTC day.
- *
- * Each update is read-modify-write, queued in this process, so concurrent
- * messages never lose a count here. Several processes sharing one
- * Redis could lose an increment when they update the same counter at the same
- * moment (INCRBY on the Redis client would be the fix); the counters feed
- * budgets and `/usage`, where that is tolerable.
+ * Daily counters per user, per channel, per model and in total, by UTC day.
+ * Each counter is a hash whose fields are only ever added to with one
+ * atomic server operation (HINCRBY in a MULTI on Redis), so any number of
+ * messages and processes counting at once lose nothing.
  */
 export class UsageLedger {
-  readonly #keyv: Keyv;
-  readonly #writes = new KeyedQueue();
+  readonly #counters: HashSpace;
   readonly #keepMs: number;
 
   constructor(store: KeyValueStore, options: UsageLedgerOptions = {}) {
-    this.#keyv = store.keyv("usage");
+    this.#counters = store.hashes("counters");
     this.#keepMs = Math.max(1, options.keepDays ?? 3) * dayMs;
   }
 
-  /** Adds one answer's tokens and cost to the user's, the channel's, the model's and the total counters of its day. */
-  async record(usage: UsageRecord): Promise<void> {
-    const add: DailyUsage = { requests: 0, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cost: usage.cost ?? 0 };
+  /**
+   * Adds one answer's tokens and cost to the user's, the channel's, the
+   * model's and the total counters of its day, and says what each of the
+   * first three holds now (read in the same atomic step, so a cap crossed
+   * by this answer is seen by this answer alone).
+   */
+  async record(usage: UsageRecord): Promise<Spent> {
+    const add: Record<string, number> = { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cost: usage.cost ?? 0 };
     const at = usage.at ?? Date.now();
-    const changes = this.#dayCounters(usage.userKey, usage.channelKey, at).map((key) => ({ key, add }));
-    if (usage.model) changes.push({ key: modelCounter(usage.model, at), add: { ...add, requests: 1 } });
-    await this.#apply(changes, usage.model ? { index: modelIndex(at), model: usage.model } : undefined);
+    const changes = dayCounters(usage.userKey, usage.channelKey, at).map((key) => ({ key, add, ttlMs: this.#keepMs }));
+    if (usage.model) {
+      changes.push({ key: modelCounter(usage.model, at), add: { ...add, requests: 1 }, ttlMs: this.#keepMs });
+      changes.push({ key: modelIndex(at), add: { [usage.model]: 1 }, ttlMs: this.#keepMs });
+    }
+    const [user, channel, total] = await this.#counters.increment(changes);
+    return { user: spentOf(user!), channel: spentOf(channel!), total: spentOf(total!) };
   }
 
-  /** Counts one request (made before the answer is known, so refused or failed calls count too). */
-  async countRequest(userKey: string, channelKey: string, at: number = Date.now()): Promise<void> {
-    const add: DailyUsage = { requests: 1, promptTokens: 0, completionTokens: 0, cost: 0 };
-    await this.#apply(this.#dayCounters(userKey, channelKey, at).map((key) => ({ key, add })));
+  /**
+   * Counts one message the user was served: a model request (`requests`) or
+   * a command that called no model (`commands`). Messages the bot failed to
+   * answer are not counted.
+   */
+  async count(userKey: string, channelKey: string, kind: RequestKind, at: number = Date.now()): Promise<void> {
+    const add: Record<string, number> = { [kind === "model" ? "requests" : "commands"]: 1 };
+    await this.#counters.increment(dayCounters(userKey, channelKey, at).map((key) => ({ key, add, ttlMs: this.#keepMs })));
   }
 
   /** The user's counters for the UTC day containing `at`. */
-  userToday(userKey: string, at: number = Date.now()): Promise<DailyUsage> {
-    return this.#read(userCounter(userKey, at));
+  async userToday(userKey: string, at: number = Date.now()): Promise<DailyUsage> {
+    return (await this.#read([userCounter(userKey, at)]))[0]!;
   }
 
   /** The channel's counters for the UTC day containing `at`. */
-  channelToday(channelKey: string, at: number = Date.now()): Promise<DailyUsage> {
-    return this.#read(channelCounter(channelKey, at));
+  async channelToday(channelKey: string, at: number = Date.now()): Promise<DailyUsage> {
+    return (await this.#read([channelCounter(channelKey, at)]))[0]!;
   }
 
   /** Everyone's counters for the UTC day containing `at`. */
-  totalToday(at: number = Date.now()): Promise<DailyUsage> {
-    return this.#read(totalCounter(at));
+  async totalToday(at: number = Date.now()): Promise<DailyUsage> {
+    return (await this.#read([totalCounter(at)]))[0]!;
+  }
+
+  /** The user's, the channel's and everyone's counters, in one round trip (what a budget check needs). */
+  async today(userKey: string, channelKey: string, at: number = Date.now()): Promise<{ user: DailyUsage; channel: DailyUsage; total: DailyUsage }> {
+    const [user, channel, total] = await this.#read(dayCounters(userKey, channelKey, at));
+    return { user: user!, channel: channel!, total: total! };
   }
 
   /** Counters per `provider/model` for the UTC day containing `at` (`requests` = answers), busiest first. */
   async modelsToday(at: number = Date.now()): Promise<Array<{ model: string; usage: DailyUsage }>> {
-    const models = (await this.#keyv.get<string[]>(modelIndex(at))) ?? [];
+    const [index] = await this.#counters.getAll([modelIndex(at)]);
+    const models = Object.keys(index ?? {});
     if (models.length === 0) return [];
-    const counters = await this.#keyv.getMany<DailyUsage>(models.map((model) => modelCounter(model, at)));
-    const all = models.map((model, i) => ({ model, usage: counters[i] ?? emptyDay() }));
+    const counters = await this.#read(models.map((model) => modelCounter(model, at)));
+    const all = models.map((model, i) => ({ model, usage: counters[i]! }));
     return all.sort((a, b) => b.usage.promptTokens + b.usage.completionTokens - (a.usage.promptTokens + a.usage.completionTokens));
   }
 
-  #dayCounters(userKey: string, channelKey: string, at: number): string[] {
-    return [userCounter(userKey, at), channelCounter(channelKey, at), totalCounter(at)];
-  }
-
-  /**
-   * Adds to several counters (and the day's model index) with one read and
-   * one write: two round trips to Redis whatever the number of counters.
-   * Every change goes through one queue, since each touches the day's total
-   * anyway.
-   */
-  #apply(changes: Array<{ key: string; add: DailyUsage }>, model?: { index: string; model: string }): Promise<void> {
-    return this.#writes.run("ledger", async () => {
-      const keys = changes.map((c) => c.key);
-      const read = await this.#keyv.getMany<unknown>(model ? [...keys, model.index] : keys);
-      const entries: Array<{ key: string; value: unknown; ttl: number }> = changes.map(({ key, add }, i) => {
-        const now = (read[i] as DailyUsage | undefined) ?? emptyDay();
-        const value: DailyUsage = {
-          requests: now.requests + add.requests,
-          promptTokens: now.promptTokens + add.promptTokens,
-          completionTokens: now.completionTokens + add.completionTokens,
-          cost: now.cost + add.cost,
-        };
-        return { key, value, ttl: this.#keepMs };
-      });
-      if (model) {
-        const models = (read[keys.length] as string[] | undefined) ?? [];
-        if (!models.includes(model.model)) entries.push({ key: model.index, value: [...models, model.model], ttl: this.#keepMs });
-      }
-      await this.#keyv.setMany(entries);
-    });
-  }
-
-  async #read(key: string): Promise<DailyUsage> {
-    return (await this.#keyv.get<DailyUsage>(key)) ?? emptyDay();
+  async #read(keys: string[]): Promise<DailyUsage[]> {
+    const hashes = await this.#counters.getAll(keys);
+    return hashes.map((fields) => ({
+      requests: Number(fields.requests ?? 0),
+      commands: Number(fields.commands ?? 0),
+      promptTokens: Number(fields.promptTokens ?? 0),
+      completionTokens: Number(fields.completionTokens ?? 0),
+      cost: Number(fields.cost ?? 0),
+    }));
   }
 }
 
-function emptyDay(): DailyUsage {
-  return { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 };
+function spentOf(fields: Record<string, number>): SpentSoFar {
+  return { tokens: (fields.promptTokens ?? 0) + (fields.completionTokens ?? 0), cost: fields.cost ?? 0 };
 }
 
 /** `2024-05-31` for any moment of that UTC day. */
 function utcDay(at: number): string {
   return new Date(at).toISOString().slice(0, 10);
+}
+
+function dayCounters(userKey: string, channelKey: string, at: number): string[] {
+  return [userCounter(userKey, at), channelCounter(channelKey, at), totalCounter(at)];
 }
 
 // Users and channels can share a key (`console:local` is both), so each counter kind has its own first part.
@@ -146,7 +155,7 @@ function modelCounter(model: string, at: number): string {
   return `model:${model}#${utcDay(at)}`;
 }
 
-/** The models that answered on a day: keyv cannot list keys on every backend. */
+/** The models that answered on a day, as fields of one hash: keys cannot be listed on every backend. */
 function modelIndex(at: number): string {
   return `models#${utcDay(at)}`;
 }
