@@ -112,4 +112,104 @@ describe("fake Telegram Bot API", () => {
       ["administrator", admin.id],
     ]);
   });
+
+  it("delivers a reply with the message it answers, and text mentions carrying the user", async () => {
+    tg = await startFakeTelegram();
+    const ann = tg.user({ first_name: "Ann" });
+    const ben = tg.user({ first_name: "Ben" });
+    const group = tg.group();
+    const first = tg.groupMessage(group, ann, "first");
+    tg.groupMessage(group, ben, "thanks Ann", { replyTo: first.message_id, mentionUsers: [ann] });
+    const { result } = (await call("getUpdates", { timeout: 0 })).body;
+    expect(result[1].message).toMatchObject({
+      text: "thanks Ann",
+      from: { id: ben.id },
+      reply_to_message: { message_id: first.message_id, from: { id: ann.id }, text: "first" },
+      entities: [{ type: "text_mention", offset: 7, length: 3, user: { id: ann.id, first_name: "Ann" } }],
+    });
+    expect(() => tg.groupMessage(group, ben, "nobody named", { mentionUsers: [ann] })).toThrow(/does not appear/);
+  });
+
+  it("adds the bot to a group with a my_chat_member update, and keeps the group's messages from it until then", async () => {
+    tg = await startFakeTelegram();
+    const owner = tg.user({ first_name: "Owner" });
+    const group = tg.group({ supergroup: true, botMember: false });
+    tg.groupMessage(group, owner, "before the bot came");
+    expect((await call("sendMessage", { chat_id: group.id, text: "hi" })).body).toEqual({
+      ok: false,
+      error_code: 403,
+      description: "Forbidden: bot is not a member of the supergroup chat",
+    });
+    const added = tg.addBot(group, owner, { admin: true });
+    expect(() => tg.addBot(group, owner)).toThrow(/already in/);
+    tg.groupMessage(group, owner, "now it is here");
+    const { result } = (await call("getUpdates", { timeout: 0 })).body;
+    expect(result).toHaveLength(2);
+    expect(result[0]).toMatchObject({
+      update_id: added.update_id,
+      my_chat_member: {
+        chat: { id: group.id, type: "supergroup" },
+        from: { id: owner.id },
+        old_chat_member: { status: "left", user: { id: tg.bot.id } },
+        new_chat_member: { status: "administrator", user: { id: tg.bot.id } },
+      },
+    });
+    expect(result[1].message.text).toBe("now it is here");
+    expect(tg.botStatus(group.id)).toBe("administrator");
+    expect((await call("sendMessage", { chat_id: group.id, text: "hi" })).status).toBe(200);
+  });
+
+  it("leaveChat takes the bot out of a group: told by an update, then 403 and no more updates from there", async () => {
+    tg = await startFakeTelegram();
+    const member = tg.user();
+    const group = tg.group();
+    const dm = tg.privateChat(member);
+    expect((await call("leaveChat", { chat_id: group.id })).body).toEqual({ ok: true, result: true });
+    expect(tg.callsOf("leaveChat", group.id)).toHaveLength(1);
+    expect(tg.botStatus(group.id)).toBe("left");
+    for (const [method, params] of [
+      ["sendMessage", { text: "still here?" }],
+      ["sendChatAction", { action: "typing" }],
+      ["getChatAdministrators", {}],
+      ["leaveChat", {}],
+    ] as const) {
+      expect((await call(method, { chat_id: group.id, ...params })).body, method).toEqual({
+        ok: false,
+        error_code: 403,
+        description: "Forbidden: bot is not a member of the group chat",
+      });
+    }
+    tg.groupMessage(group, member, "the bot cannot see this");
+    const { result } = (await call("getUpdates", { timeout: 0 })).body;
+    expect(result.map((u: { my_chat_member?: unknown; message?: unknown }) => Object.keys(u).filter((k) => k !== "update_id"))).toEqual([["my_chat_member"]]);
+    expect(result[0].my_chat_member).toMatchObject({ from: { id: tg.bot.id }, old_chat_member: { status: "member" }, new_chat_member: { status: "left" } });
+    expect(tg.messages(group.id).map((m) => m.text)).toEqual(["the bot cannot see this"]);
+    expect((await call("leaveChat", { chat_id: dm.id })).status).toBe(400);
+
+    // Removed by an admin: "kicked".
+    const other = tg.group({ supergroup: true });
+    tg.removeBot(other, member);
+    expect((await call("sendMessage", { chat_id: other.id, text: "x" })).body.description).toBe("Forbidden: bot was kicked from the supergroup chat");
+  });
+
+  it("keeps only the update types the bot asked for in allowed_updates", async () => {
+    tg = await startFakeTelegram();
+    const user = tg.user();
+    const a = tg.group({ botMember: false });
+    const b = tg.group({ botMember: false });
+    // By default my_chat_member is sent.
+    tg.addBot(a, user);
+    expect((await call("getUpdates", { timeout: 0, allowed_updates: ["message"] })).body.result).toHaveLength(1);
+    // From then on only messages: the change is not kept.
+    tg.addBot(b, user);
+    tg.groupMessage(b, user, "hello");
+    const { result } = (await call("getUpdates", { offset: 2, timeout: 0 })).body;
+    expect(result.map((u: { message?: { text: string } }) => u.message?.text)).toEqual(["hello"]);
+    expect(tg.droppedUpdates.map((u) => u.my_chat_member?.chat.id)).toEqual([b.id]);
+    // Sent as a form field, an empty list means the default again.
+    const next = result[0].update_id + 1;
+    await call("getUpdates", { offset: next, timeout: 0, allowed_updates: "[]" }, { form: true });
+    tg.removeBot(b, user);
+    expect((await call("getUpdates", { offset: next, timeout: 0 })).body.result[0].my_chat_member.new_chat_member.status).toBe("kicked");
+  });
 });

@@ -11,6 +11,13 @@
  * - an edit to the same text, entities and markup → 400 "message is not modified"
  * - empty text → 400 "message text is empty"
  * - flood control (see {@link FloodLimits}) → 429 with `retry_after`
+ * - a call about a group the bot is not in (never added, left with
+ *   `leaveChat`, or removed) → 403 "Forbidden: bot is not a member of the
+ *   group chat" (or "… supergroup chat", "bot was kicked from …"); the bot
+ *   gets no updates from such a group
+ * - an update of a type the bot did not ask for (`allowed_updates` of the
+ *   last `getUpdates` or `setWebhook` that gave it; by default everything
+ *   but `chat_member` and reactions) is not kept, as Telegram drops it
  *
  * Flood limits are modelled on Telegram's published guidance ("avoid sending
  * more than one message per second in a particular chat"; "bots are not able
@@ -94,13 +101,41 @@ export interface FakeMessage {
   reply_markup?: unknown;
 }
 
+/** The bot's membership of a chat, as `ChatMember.status` says it. */
+export type BotStatus = "member" | "administrator" | "left" | "kicked";
+
+/** A `ChatMember` as the Bot API shows it (the fields this fake fills in). */
+export interface FakeChatMember {
+  status: BotStatus;
+  user: FakeUser;
+  until_date?: number;
+  can_be_edited?: boolean;
+  is_anonymous?: boolean;
+  can_manage_chat?: boolean;
+  can_delete_messages?: boolean;
+}
+
+/** A change of someone's membership of a chat (`my_chat_member` when it is the bot's). */
+export interface FakeChatMemberUpdated {
+  chat: FakeChat;
+  /** Who made the change. */
+  from: FakeUser;
+  date: number;
+  old_chat_member: FakeChatMember;
+  new_chat_member: FakeChatMember;
+}
+
 export interface FakeUpdate {
   update_id: number;
   message?: FakeMessage;
   edited_message?: FakeMessage;
   channel_post?: FakeMessage;
   edited_channel_post?: FakeMessage;
+  my_chat_member?: FakeChatMemberUpdated;
 }
+
+/** What Telegram sends when a bot gave no `allowed_updates`: everything but these. */
+const NOT_SENT_BY_DEFAULT = new Set(["chat_member", "message_reaction", "message_reaction_count"]);
 
 /** One API call the bot made, with what the fake answered. */
 export interface RecordedCall {
@@ -119,6 +154,8 @@ interface ChatState {
   creatorId?: number;
   adminIds: Set<number>;
   bucket: BucketState;
+  /** Whether the bot is in the chat; it is in private chats and channels it gets posts from. */
+  botStatus: BotStatus;
 }
 
 interface BucketState {
@@ -164,6 +201,12 @@ export interface SayOptions {
   asCaption?: boolean;
   /** Leave entities out altogether, as a minimal server or proxy might. */
   withoutEntities?: boolean;
+  /**
+   * People mentioned by name (as clients do for someone without a username):
+   * the first place each one's first name appears in the text becomes a
+   * `text_mention` entity carrying the user.
+   */
+  mentionUsers?: FakeUser[];
 }
 
 const BOT_COMMAND = /^\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?/;
@@ -191,6 +234,10 @@ export class FakeTelegram {
   private server: Server | undefined;
   private port = 0;
   private nextUserId = 1000;
+  /** The bot's `allowed_updates`; undefined is Telegram's default. */
+  private allowedUpdates: string[] | undefined;
+  /** Updates Telegram would not have kept: their type was not in `allowed_updates`. */
+  readonly droppedUpdates: FakeUpdate[] = [];
 
   constructor(opts: FakeTelegramOptions = {}) {
     this.token = opts.token ?? "123456:TEST-token_ABC";
@@ -256,8 +303,14 @@ export class FakeTelegram {
     return this.ensureChat(chat).chat;
   }
 
-  /** A group (or supergroup, or forum supergroup) with a creator and administrators. */
-  group(opts: { id?: number; title?: string; supergroup?: boolean; forum?: boolean; creator?: FakeUser; admins?: FakeUser[] } = {}): FakeChat {
+  /**
+   * A group (or supergroup, or forum supergroup) with a creator and
+   * administrators. The bot is in it unless `botMember` is false (then
+   * {@link addBot} brings it in).
+   */
+  group(
+    opts: { id?: number; title?: string; supergroup?: boolean; forum?: boolean; creator?: FakeUser; admins?: FakeUser[]; botMember?: boolean } = {},
+  ): FakeChat {
     const supergroup = opts.supergroup || opts.forum;
     const id = opts.id ?? (supergroup ? -1001000000000 - this.chats.size : -4000000 - this.chats.size);
     const chat: FakeChat = { id, type: supergroup ? "supergroup" : "group", title: opts.title ?? `Group ${id}` };
@@ -265,7 +318,33 @@ export class FakeTelegram {
     const state = this.ensureChat(chat);
     if (opts.creator) state.creatorId = opts.creator.id;
     for (const admin of opts.admins ?? []) state.adminIds.add(admin.id);
+    if (opts.botMember === false) state.botStatus = "left";
     return state.chat;
+  }
+
+  /** The bot's membership of a chat now. */
+  botStatus(chatId: number): BotStatus {
+    return this.mustChat(chatId).botStatus;
+  }
+
+  /**
+   * `by` adds the bot to a group it is not in (as a member, or an
+   * administrator with `admin`): the bot gets a `my_chat_member` update.
+   */
+  addBot(chat: FakeChat, by: FakeUser, opts: { admin?: boolean } = {}): FakeUpdate {
+    const state = this.mustChat(chat.id);
+    if (state.chat.type !== "group" && state.chat.type !== "supergroup") throw new Error("the bot can only be added to a group");
+    if (isIn(state.botStatus)) throw new Error(`the bot is already in chat ${chat.id}`);
+    this.knownUsers.set(by.id, by);
+    return this.changeBotStatus(state, by, opts.admin ? "administrator" : "member");
+  }
+
+  /** `by` (an admin) removes the bot from a group: it is kicked, and told by a `my_chat_member` update. */
+  removeBot(chat: FakeChat, by: FakeUser): FakeUpdate {
+    const state = this.mustChat(chat.id);
+    if (!isIn(state.botStatus)) throw new Error(`the bot is not in chat ${chat.id}`);
+    this.knownUsers.set(by.id, by);
+    return this.changeBotStatus(state, by, "kicked");
   }
 
   /** Sets who administers a group (the creator stays creator). */
@@ -277,11 +356,16 @@ export class FakeTelegram {
 
   // ---- updates ----------------------------------------------------------
 
-  /** A user writes `text`; mentions and `/commands` get their entities as Telegram would. */
+  /**
+   * A user writes `text`; mentions and `/commands` get their entities as
+   * Telegram would. In a group the bot is not in, the message is kept (its
+   * members see it) but the bot gets no update.
+   */
   say(text: string, opts: SayOptions): FakeMessage {
     const state = this.mustChat(opts.chatId);
     const from = opts.from ?? (state.chat.type === "private" ? this.userOfPrivate(state.chat) : this.user());
-    const entities = opts.withoutEntities ? [] : [...findEntities(text), ...(opts.entities ?? [])];
+    const entities = opts.withoutEntities ? [] : [...findEntities(text), ...textMentions(text, opts.mentionUsers ?? []), ...(opts.entities ?? [])];
+    entities.sort((a, b) => a.offset - b.offset);
     const message = this.storeMessage(state, { from, text, entities }, opts);
     if (opts.asCaption) {
       delete message.text;
@@ -290,7 +374,7 @@ export class FakeTelegram {
       message.caption = text;
       if (entities.length > 0) message.caption_entities = entities;
     }
-    this.pushUpdate({ message: clone(message) });
+    if (isIn(state.botStatus)) this.pushUpdate({ message: clone(message) });
     return message;
   }
 
@@ -300,15 +384,26 @@ export class FakeTelegram {
   }
 
   /** A group message; `mention: true` prefixes `@botname ` (with its entity). */
-  groupMessage(chat: FakeChat, from: FakeUser, text: string, opts: { mention?: boolean; replyTo?: number; threadId?: number } = {}): FakeMessage {
+  groupMessage(
+    chat: FakeChat,
+    from: FakeUser,
+    text: string,
+    opts: { mention?: boolean; replyTo?: number; threadId?: number; mentionUsers?: FakeUser[] } = {},
+  ): FakeMessage {
     const body = opts.mention ? `@${this.bot.username} ${text}` : text;
-    return this.say(body, { chatId: chat.id, from, replyTo: opts.replyTo, threadId: opts.threadId });
+    return this.say(body, { chatId: chat.id, from, replyTo: opts.replyTo, threadId: opts.threadId, mentionUsers: opts.mentionUsers });
   }
 
-  /** `/cmd args`, or `/cmd@botname args` with `atBot`. */
-  command(chat: FakeChat, from: FakeUser, name: string, args = "", opts: { atBot?: boolean; threadId?: number } = {}): FakeMessage {
+  /** `/cmd args`, or `/cmd@botname args` with `atBot`; `replyTo` makes it a reply to that message. */
+  command(
+    chat: FakeChat,
+    from: FakeUser,
+    name: string,
+    args = "",
+    opts: { atBot?: boolean; threadId?: number; replyTo?: number; mentionUsers?: FakeUser[] } = {},
+  ): FakeMessage {
     const head = opts.atBot ? `/${name}@${this.bot.username}` : `/${name}`;
-    return this.say(args ? `${head} ${args}` : head, { chatId: chat.id, from, threadId: opts.threadId });
+    return this.say(args ? `${head} ${args}` : head, { chatId: chat.id, from, threadId: opts.threadId, replyTo: opts.replyTo, mentionUsers: opts.mentionUsers });
   }
 
   /** A message from another bot. */
@@ -336,9 +431,17 @@ export class FakeTelegram {
     return message;
   }
 
-  /** Queues a raw update (its `update_id` is assigned). */
+  /**
+   * Queues a raw update (its `update_id` is assigned), unless its type is not
+   * in the bot's `allowed_updates`: then it goes to `droppedUpdates`.
+   */
   pushUpdate(update: Omit<FakeUpdate, "update_id">): FakeUpdate {
     const full = { update_id: this.nextUpdateId++, ...update } as FakeUpdate;
+    if (!this.wanted(full)) {
+      this.droppedUpdates.push(full);
+      this.notify();
+      return full;
+    }
     const carried = update.message ?? update.edited_message ?? update.channel_post ?? update.edited_channel_post;
     if (carried) this.updateOf.set(`${carried.chat.id}:${carried.message_id}`, full.update_id);
     this.notify();
@@ -353,10 +456,11 @@ export class FakeTelegram {
     return full;
   }
 
-  /** Resolves once the update carrying `message` has been handed to the bot. */
-  async waitDelivered(message: FakeMessage, timeoutMs = 5000): Promise<void> {
-    const id = this.updateOf.get(`${message.chat.id}:${message.message_id}`);
-    if (id === undefined) throw new Error("that message was never pushed as an update");
+  /** Resolves once `update`, or the update carrying `message`, has been handed to the bot. */
+  async waitDelivered(messageOrUpdate: FakeMessage | FakeUpdate, timeoutMs = 5000): Promise<void> {
+    const id =
+      "update_id" in messageOrUpdate ? messageOrUpdate.update_id : this.updateOf.get(`${messageOrUpdate.chat.id}:${messageOrUpdate.message_id}`);
+    if (id === undefined || this.droppedUpdates.some((u) => u.update_id === id)) throw new Error("that message was never pushed as an update");
     await this.waitFor(() => this.delivered.has(id), timeoutMs, `update ${id} to be delivered`);
   }
 
@@ -476,6 +580,7 @@ export class FakeTelegram {
     if (this.webhook) {
       throw new ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
     }
+    this.takeAllowedUpdates(call.params.allowed_updates);
     const offset = num(call.params.offset) ?? 0;
     const limit = Math.min(100, Math.max(1, num(call.params.limit) ?? 100));
     const timeoutSec = num(call.params.timeout) ?? 0;
@@ -568,6 +673,7 @@ export class FakeTelegram {
         const secret = p.secret_token === undefined ? undefined : str(p.secret_token);
         if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) throw new ApiError(400, "Bad Request: secret token contains unallowed characters");
         this.webhook = { url, secretToken: secret };
+        this.takeAllowedUpdates(p.allowed_updates);
         return true;
       }
       case "getWebhookInfo":
@@ -580,7 +686,7 @@ export class FakeTelegram {
         this.commands = [];
         return true;
       case "sendChatAction":
-        this.mustChat(num(p.chat_id));
+        this.mustBeIn(this.mustChat(num(p.chat_id)));
         if (!str(p.action)) throw new ApiError(400, "Bad Request: wrong parameter action in request");
         return true;
       case "sendMessage":
@@ -593,6 +699,8 @@ export class FakeTelegram {
         return this.getChatAdministrators(num(p.chat_id));
       case "getChatMember":
         return this.getChatMember(num(p.chat_id), num(p.user_id));
+      case "leaveChat":
+        return this.leaveChat(num(p.chat_id));
       default:
         throw new ApiError(404, "Not Found: method not found");
     }
@@ -615,7 +723,7 @@ export class FakeTelegram {
   }
 
   private sendMessage(p: Record<string, unknown>): FakeMessage {
-    const state = this.mustChat(num(p.chat_id));
+    const state = this.mustBeIn(this.mustChat(num(p.chat_id)));
     const content = this.parseText(p);
     const threadId = num(p.message_thread_id);
     if (threadId !== undefined && !state.chat.is_forum) throw new ApiError(400, "Bad Request: message thread not found");
@@ -633,7 +741,7 @@ export class FakeTelegram {
 
   private editMessageText(p: Record<string, unknown>): FakeMessage {
     if (p.inline_message_id !== undefined) throw new ApiError(400, "Bad Request: inline messages are not supported by this fake");
-    const state = this.mustChat(num(p.chat_id));
+    const state = this.mustBeIn(this.mustChat(num(p.chat_id)));
     const message = state.messages.find((m) => m.message_id === num(p.message_id));
     if (!message) throw new ApiError(400, "Bad Request: message to edit not found");
     if (message.from?.id !== this.bot.id) throw new ApiError(400, "Bad Request: message can't be edited");
@@ -690,7 +798,7 @@ export class FakeTelegram {
   }
 
   private getChatAdministrators(chatId: number | undefined): unknown[] {
-    const state = this.mustChat(chatId);
+    const state = this.mustBeIn(this.mustChat(chatId));
     if (state.chat.type === "private") throw new ApiError(400, "Bad Request: there are no administrators in the private chat");
     const members: unknown[] = [];
     if (state.creatorId !== undefined) members.push({ status: "creator", user: this.userById(state.creatorId), is_anonymous: false });
@@ -702,7 +810,7 @@ export class FakeTelegram {
   }
 
   private getChatMember(chatId: number | undefined, userId: number | undefined): unknown {
-    const state = this.mustChat(chatId);
+    const state = this.mustBeIn(this.mustChat(chatId));
     if (userId === undefined) throw new ApiError(400, "Bad Request: user not found");
     const user = this.userById(userId);
     if (state.chat.type === "private") return { status: userId === state.chat.id || userId === this.bot.id ? "member" : "left", user };
@@ -711,7 +819,56 @@ export class FakeTelegram {
     return { status: "member", user };
   }
 
+  /** The bot leaves a group; Telegram tells it with a `my_chat_member` update of its own. */
+  private leaveChat(chatId: number | undefined): true {
+    const state = this.mustChat(chatId);
+    if (state.chat.type === "private") throw new ApiError(400, "Bad Request: chat member status can't be changed in private chats");
+    this.mustBeIn(state);
+    this.changeBotStatus(state, this.bot, "left");
+    return true;
+  }
+
   // ---- state helpers ------------------------------------------------------------
+
+  /** Records the bot's new membership and tells it with a `my_chat_member` update. */
+  private changeBotStatus(state: ChatState, by: FakeUser, status: BotStatus): FakeUpdate {
+    const change: FakeChatMemberUpdated = {
+      chat: state.chat,
+      from: by,
+      date: nowSec(),
+      old_chat_member: this.botAsMember(state.botStatus),
+      new_chat_member: this.botAsMember(status),
+    };
+    state.botStatus = status;
+    return this.pushUpdate({ my_chat_member: clone(change) });
+  }
+
+  private botAsMember(status: BotStatus): FakeChatMember {
+    const member: FakeChatMember = { status, user: this.bot };
+    if (status === "kicked") member.until_date = 0;
+    if (status === "administrator") Object.assign(member, { can_be_edited: false, is_anonymous: false, can_manage_chat: true, can_delete_messages: true });
+    return member;
+  }
+
+  /** Telegram answers calls about a group the bot is not in with 403. */
+  private mustBeIn(state: ChatState): ChatState {
+    if (isIn(state.botStatus)) return state;
+    const kind = state.chat.type === "supergroup" ? "supergroup chat" : state.chat.type === "channel" ? "channel chat" : "group chat";
+    throw new ApiError(403, state.botStatus === "kicked" ? `Forbidden: bot was kicked from the ${kind}` : `Forbidden: bot is not a member of the ${kind}`);
+  }
+
+  /** `allowed_updates` as a call gave it: a list sets it (an empty one means the default); absent keeps the last. */
+  private takeAllowedUpdates(value: unknown): void {
+    const list = parseJson(value);
+    if (!Array.isArray(list)) return;
+    this.allowedUpdates = list.length === 0 ? undefined : list.map(String);
+  }
+
+  private wanted(update: FakeUpdate): boolean {
+    const type = Object.keys(update).find((k) => k !== "update_id");
+    if (type === undefined) return true;
+    return this.allowedUpdates ? this.allowedUpdates.includes(type) : !NOT_SENT_BY_DEFAULT.has(type);
+  }
 
   private readonly knownUsers = new Map<number, FakeUser>();
 
@@ -728,7 +885,7 @@ export class FakeTelegram {
     let state = this.chats.get(chat.id);
     if (!state) {
       const burst = this.flood ? (chat.type === "private" ? this.flood.private.burst : this.flood.group.burst) : 0;
-      state = { chat, messages: [], nextMessageId: 1, adminIds: new Set(), bucket: { tokens: burst, updatedAt: Date.now() } };
+      state = { chat, messages: [], nextMessageId: 1, adminIds: new Set(), bucket: { tokens: burst, updatedAt: Date.now() }, botStatus: "member" };
       this.chats.set(chat.id, state);
     }
     return state;
@@ -901,7 +1058,22 @@ function findEntities(text: string): FakeEntity[] {
   return entities;
 }
 
+/** `text_mention` entities for people named in the text by their first name. */
+function textMentions(text: string, users: readonly FakeUser[]): FakeEntity[] {
+  const entities: FakeEntity[] = [];
+  for (const user of users) {
+    const at = text.indexOf(user.first_name);
+    if (at < 0) throw new Error(`"${user.first_name}" does not appear in "${text}"`);
+    entities.push({ type: "text_mention", offset: at, length: user.first_name.length, user: clone(user) });
+  }
+  return entities;
+}
+
 // ---- small helpers --------------------------------------------------------------------
+
+function isIn(status: BotStatus): boolean {
+  return status === "member" || status === "administrator";
+}
 
 function bucketWaitMs(state: BucketState, bucket: Bucket, now: number): number {
   const perMs = bucket.perMinute / 60_000;
