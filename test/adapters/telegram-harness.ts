@@ -4,6 +4,7 @@
  */
 import { Writable } from "node:stream";
 import pino from "pino";
+import type { Joining, JoinVerdict } from "../../src/core/access.js";
 import type { AdapterContext } from "../../src/core/adapter.js";
 import type { Command, IncomingMessage, Reply } from "../../src/core/types.js";
 import { createTelegramAdapter, type TelegramAdapter, type TelegramAdapterOptions } from "../../src/adapters/telegram/index.js";
@@ -21,6 +22,10 @@ export interface TelegramRig {
   received: Received[];
   /** What the core does with each message; default: nothing. */
   behaviour: (message: IncomingMessage, reply: Reply) => Promise<void>;
+  /** Every group the adapter said the bot joined, in order. */
+  joinings: Joining[];
+  /** The core's answer to a join; default: stay. */
+  joinVerdict: (joining: Joining) => JoinVerdict;
   /** Every log line the adapter wrote, as JSON text. */
   logs(): string;
   waitReceived(n: number, timeoutMs?: number): Promise<void>;
@@ -59,6 +64,8 @@ export async function startRig(
     adapter,
     received: [],
     behaviour: async () => {},
+    joinings: [],
+    joinVerdict: () => ({ stay: true }),
     logs: () => lines.join(""),
     async waitReceived(n, timeoutMs = 5000) {
       await tg.waitFor(() => rig.received.length >= n, timeoutMs, `${n} messages to reach the core`);
@@ -75,7 +82,10 @@ export async function startRig(
     },
     commands: opts.commands ?? [command("chat", "Talk to the model"), command("reset", "Forget this chat")],
     complete: async () => [],
-    joined: () => ({ stay: true }),
+    joined(joining) {
+      rig.joinings.push(joining);
+      return rig.joinVerdict(joining);
+    },
     log: pino({ level: "debug" }, sink),
   };
   await adapter.start(ctx);

@@ -228,6 +228,105 @@ describe("telegram inbound: groups", () => {
   });
 });
 
+describe("telegram inbound: where and whom (for the access lists and /block)", () => {
+  it("gives the chat id as the place, in private chats and groups", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const ada = tg.user({ id: 501, first_name: "Ada" });
+    const group = tg.group({ id: -1001234567890, supergroup: true });
+    const forum = tg.group({ id: -1009876, forum: true });
+    tg.privateMessage(ada, "hi");
+    tg.groupMessage(group, ada, "hi", { mention: true });
+    tg.groupMessage(forum, ada, "in a topic", { mention: true, threadId: 5 });
+    await rig.waitReceived(3);
+    const places = Object.fromEntries(rig.received.map((r) => [r.message.channel.key, r.message.place]));
+    // Exactly these: Telegram has no server and no parent; a forum topic is still its group.
+    expect(places).toEqual({
+      "telegram:501": { chat: "501" },
+      "telegram:-1001234567890": { chat: "-1001234567890" },
+      "telegram:-1009876:5": { chat: "-1009876" },
+    });
+  });
+
+  it("lists the people a message mentions by text mention, once each, without the bot or bare @usernames", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const mod = tg.user({ first_name: "Mod" });
+    const ann = tg.user({ first_name: "Ann", last_name: "Smith" });
+    const ben = tg.user({ first_name: "Ben" });
+    const group = tg.group({ creator: mod });
+    const botAsUser = { ...tg.bot };
+    const text = "/block Ann and Ben, not Parley or @someone_else; Ann again";
+    tg.say(text, {
+      chatId: group.id,
+      from: mod,
+      mentionUsers: [ann, ben, botAsUser],
+      entities: [{ type: "text_mention", offset: text.lastIndexOf("Ann"), length: 3, user: ann }],
+    });
+    tg.groupMessage(group, mod, "no one named here", { mention: true });
+    await rig.waitReceived(2);
+    const [block, plain] = rig.received.map((r) => r.message);
+    expect(block!.mentions).toEqual([
+      { key: `telegram:${ann.id}`, name: "Ann Smith" },
+      { key: `telegram:${ben.id}`, name: "Ben" },
+    ]);
+    // Mentioning the bot by text mention still addresses it, and is not someone to act on.
+    expect(block!.addressed).toBe(true);
+    expect(plain!.mentions).toEqual([]);
+  });
+
+  it("names the message a reply answers: its author and its text or caption, the bot's own included", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const mod = tg.user({ first_name: "Mod" });
+    const troll = tg.user({ first_name: "Troll", username: "troll99" });
+    const group = tg.group({ creator: mod });
+    rig.behaviour = async (m, reply) => {
+      if (m.text === "speak") await reply.send("I spoke");
+    };
+    const rude = tg.groupMessage(group, troll, "something rude");
+    const photo = tg.say("a rude picture", { chatId: group.id, from: troll, asCaption: true });
+    tg.groupMessage(group, mod, "speak", { mention: true });
+    await tg.waitFor(() => tg.botMessages(group.id).length === 1);
+    const botMessage = tg.botMessages(group.id)[0]!;
+    tg.command(group, mod, "block", "", { replyTo: rude.message_id });
+    tg.command(group, mod, "block", "", { replyTo: photo.message_id });
+    tg.groupMessage(group, mod, "about what you said", { replyTo: botMessage.message_id });
+    tg.groupMessage(group, mod, "not a reply", { mention: true });
+    await rig.waitReceived(7);
+    const replies = rig.received.slice(3).map((r) => r.message.replyTo);
+    expect(replies).toEqual([
+      { author: { key: `telegram:${troll.id}`, name: "Troll" }, text: "something rude" },
+      { author: { key: `telegram:${troll.id}`, name: "Troll" }, text: "a rude picture" },
+      { author: { key: `telegram:${tg.bot.id}`, name: "Parley" }, text: "I spoke" },
+      undefined,
+    ]);
+    expect(rig.received.at(-1)!.message).not.toHaveProperty("replyTo");
+  });
+
+  it("does not take a forum topic's first message for what a message replies to, but sees a real reply in a topic", async () => {
+    rig = await startRig();
+    const { tg } = rig;
+    const bob = tg.user({ first_name: "Bob" });
+    const cy = tg.user({ first_name: "Cy" });
+    const forum = tg.group({ forum: true });
+    const root = tg.groupMessage(forum, cy, "topic opener", { threadId: 1 });
+    const inTopic = (id: number, text: string, replyTo: typeof root) =>
+      tg.pushUpdate({
+        message: { message_id: id, date: 0, chat: forum, from: bob, text, message_thread_id: root.message_id, is_topic_message: true, reply_to_message: replyTo },
+      });
+    // Telegram shows every message of a topic as a reply to its first message.
+    inTopic(900, `@${tg.bot.username} hello topic`, root);
+    const answered = { ...tg.groupMessage(forum, cy, "a real message", { threadId: root.message_id }) };
+    delete answered.reply_to_message;
+    inTopic(901, `@${tg.bot.username} replying to Cy`, answered);
+    await rig.waitReceived(4);
+    const byText = Object.fromEntries(rig.received.map((r) => [r.message.text, r.message.replyTo]));
+    expect(byText["hello topic"]).toBeUndefined();
+    expect(byText["replying to Cy"]).toEqual({ author: { key: `telegram:${cy.id}`, name: "Cy" }, text: "a real message" });
+  });
+});
+
 describe("telegram moderators", () => {
   it("reads admins and the creator from Telegram, caches them, and refreshes after adminCacheMs", async () => {
     rig = await startRig({ adapter: { adminCacheMs: 300 } });
@@ -295,7 +394,7 @@ describe("telegram start", () => {
     expect(rig.tg.callsOf("getMe")).toHaveLength(1);
     expect(rig.tg.callsOf("deleteWebhook")).toHaveLength(1);
     await rig.tg.waitDelivered(rig.tg.privateMessage(rig.tg.user(), "hi"));
-    expect(rig.tg.callsOf("getUpdates")[0]!.params).toMatchObject({ timeout: 30, allowed_updates: ["message"] });
+    expect(rig.tg.callsOf("getUpdates")[0]!.params).toMatchObject({ timeout: 30, allowed_updates: ["message", "my_chat_member"] });
   });
 
   it("handles one chat's messages in order while other chats go ahead", async () => {

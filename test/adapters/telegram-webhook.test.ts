@@ -28,7 +28,7 @@ describe("telegram webhook mode", () => {
     rig = await startRig({ adapter: { webhook: { url, secretToken: "s3cret_Token-1", port, host: "127.0.0.1" } } });
     const { tg } = rig;
     expect(rig.adapter.webhookPort).toBe(port);
-    expect(tg.callsOf("setWebhook")[0]!.params).toMatchObject({ url, secret_token: "s3cret_Token-1", allowed_updates: ["message"] });
+    expect(tg.callsOf("setWebhook")[0]!.params).toMatchObject({ url, secret_token: "s3cret_Token-1", allowed_updates: ["message", "my_chat_member"] });
     expect(tg.callsOf("getUpdates")).toEqual([]);
 
     rig.behaviour = async (m, reply) => reply.send(`hooked: ${m.text}`);

@@ -1,9 +1,11 @@
 /**
  * Turns a Telegram message into the core's `IncomingMessage` fields: which
- * channel it belongs to, who wrote it, whether it is for the bot, and its
- * text without the bot's mention. Decides nothing else.
+ * channel it belongs to, who wrote it, whether it is for the bot, its text
+ * without the bot's mention, and whom it names (mentions, the message it
+ * replies to). Decides nothing else.
  */
 import type { Message, MessageEntity, User, UserFromGetMe } from "grammy/types";
+import type { UserRef } from "../../core/types.js";
 
 /** The Telegram account that posts for a group's anonymous administrators. */
 const ANONYMOUS_ADMIN_BOT_ID = 1087968824;
@@ -23,6 +25,10 @@ export interface InboundMessage {
   authorId: number;
   text: string;
   addressed: boolean;
+  /** People mentioned by a text mention (which carries the user), the bot left out. */
+  mentions: UserRef[];
+  /** The message this one replies to, when it is a real reply to someone's message. */
+  replyTo?: { author: UserRef; text: string };
 }
 
 /**
@@ -50,6 +56,7 @@ export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMe
   let addressed: boolean;
   if (isPrivate) addressed = !commandForOtherBot;
   else addressed = !commandForOtherBot && (command !== undefined || mentions.length > 0 || isReplyToBot(message, me));
+  const original = repliedTo(message);
 
   return {
     channelKey: threadId === undefined ? `telegram:${chat.id}` : `telegram:${chat.id}:${threadId}`,
@@ -63,7 +70,28 @@ export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMe
     authorId: from.id,
     text: cleanText(text, command, command !== undefined && !commandForOtherBot, mentions),
     addressed,
+    mentions: mentionedUsers(entities, me),
+    ...(original?.from ? { replyTo: { author: userRef(original.from), text: original.text ?? original.caption ?? "" } } : {}),
   };
+}
+
+function userRef(user: User): UserRef {
+  return { key: `telegram:${user.id}`, name: displayName(user) };
+}
+
+/**
+ * Users named by `text_mention` entities (Telegram makes one for a mention of
+ * someone without a username), each once, the bot left out. An `@username`
+ * mention carries no id, and the Bot API cannot look a username up, so those
+ * are not people the core could act on.
+ */
+function mentionedUsers(entities: readonly MessageEntity[], me: UserFromGetMe): UserRef[] {
+  const found = new Map<number, UserRef>();
+  for (const entity of entities) {
+    if (entity.type !== "text_mention" || entity.user.id === me.id || found.has(entity.user.id)) continue;
+    found.set(entity.user.id, userRef(entity.user));
+  }
+  return [...found.values()];
 }
 
 /** First and last name, else the username, else the id. */
@@ -117,11 +145,19 @@ function handleMentions(text: string, handle: string): Array<{ offset: number; l
   return found;
 }
 
-/** Replies to the bot address it; in a forum, the topic's first message is not a real reply. */
+/** Replies to the bot address it. */
 function isReplyToBot(message: Message, me: UserFromGetMe): boolean {
+  return repliedTo(message)?.from?.id === me.id;
+}
+
+/**
+ * The message this one really replies to. In a forum, Telegram shows every
+ * message of a topic as a reply to the topic's first message; that is not one.
+ */
+function repliedTo(message: Message): Message["reply_to_message"] {
   const original = message.reply_to_message;
-  if (!original || original.from?.id !== me.id) return false;
-  return !(message.is_topic_message && original.message_id === message.message_thread_id);
+  if (!original || (message.is_topic_message && original.message_id === message.message_thread_id)) return undefined;
+  return original;
 }
 
 /** Drops the bot's `@username` mentions, and `@botname` from a leading command for this bot. */

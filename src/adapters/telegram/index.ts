@@ -1,7 +1,8 @@
 /**
  * The Telegram adapter: grammY with long polling (`@grammyjs/runner`, one
  * chat's updates in order, chats concurrently) or a webhook, auto-retry on
- * 429, the command menu, and one `Reply` per message.
+ * 429, the command menu, one `Reply` per message, and the core's say on
+ * groups the bot is added to.
  */
 import { Bot, type Context } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
@@ -14,6 +15,7 @@ import type { Command, IncomingMessage } from "../../core/types.js";
 import { PacerPool } from "../shared/pacer.js";
 import { describeError, redact, safeError, withRetryAfter } from "./errors.js";
 import { normaliseMessage, type InboundMessage } from "./inbound.js";
+import { handleBotMembership } from "./joins.js";
 import { GroupModerators } from "./moderators.js";
 import { createTelegramReply } from "./outbound.js";
 import { startWebhookServer, type WebhookServer } from "./webhook.js";
@@ -57,6 +59,12 @@ const COMMAND_NAME = /^[a-z0-9_]{1,32}$/;
 /** How long one Bot API call may take, in seconds; above the 30 s long poll. */
 const API_TIMEOUT_SEC = 45;
 const LONG_POLL_SEC = 30;
+/**
+ * The updates the bot asks for: messages, and changes of its own membership
+ * (added to a group, so the access lists can make it leave). Telegram keeps
+ * this list until it is sent again.
+ */
+const ALLOWED_UPDATES = ["message", "my_chat_member"] as const;
 
 /** The Telegram adapter; `start` checks the token, registers the menu, then polls or serves the webhook. */
 export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAdapter {
@@ -97,24 +105,36 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 300, rethrowHttpErrors: true }));
 
   let dispatch: AdapterContext["dispatch"] | undefined;
+  let joined: AdapterContext["joined"] | undefined;
   let hasStartCommand = false;
   bot.catch((error) => log?.error({ err: safe(error.error) }, "Telegram update failed"));
   // One chat (or forum topic) at a time, in order; different chats run concurrently.
   bot.use(sequentialize((c: Context) => (c.chat ? `${c.chat.id}:${c.message?.is_topic_message ? (c.message.message_thread_id ?? "") : ""}` : undefined)));
   bot.on("message", (c) => {
     if (!dispatch) return;
-    const task = onMessage(c, dispatch).catch((error: unknown) => log?.error({ err: safe(error) }, "Telegram message failed"));
+    return track(onMessage(c, dispatch).catch((error: unknown) => log?.error({ err: safe(error) }, "Telegram message failed")));
+  });
+  bot.on("my_chat_member", (c) => {
+    if (!joined) return;
+    return track(handleBotMembership(c.myChatMember, { api: c.api, joined, log, safe }));
+  });
+
+  /** Keeps a handler's work, so `stop` can let it finish. */
+  function track(task: Promise<void>): Promise<void> {
     inFlight.add(task);
     return task.finally(() => inFlight.delete(task));
-  });
+  }
 
   function toIncoming(inbound: InboundMessage, raw: unknown): IncomingMessage {
     return {
       platform: "telegram",
       channel: { key: inbound.channelKey, private: inbound.isPrivate, title: inbound.title },
+      place: { chat: String(inbound.chatId) },
       author: { key: inbound.authorKey, name: inbound.authorName },
       text: inbound.text,
       addressed: inbound.addressed,
+      mentions: inbound.mentions,
+      ...(inbound.replyTo ? { replyTo: inbound.replyTo } : {}),
       isModerator: async () => inbound.isPrivate || inbound.anonymousAdmin || moderators.isModerator(inbound.chatId, inbound.authorId),
       raw,
     };
@@ -178,13 +198,14 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
         });
       }
       dispatch = ctx.dispatch;
+      joined = ctx.joined;
       hasStartCommand = ctx.commands.some((c) => c.name === "start");
       await registerCommands(ctx.commands);
 
       if (opts.webhook) {
         webhook = await startWebhookServer(bot, opts.webhook);
         try {
-          await bot.api.setWebhook(opts.webhook.url, { secret_token: opts.webhook.secretToken, allowed_updates: ["message"] });
+          await bot.api.setWebhook(opts.webhook.url, { secret_token: opts.webhook.secretToken, allowed_updates: [...ALLOWED_UPDATES] });
         } catch (error) {
           await webhook.close();
           webhook = undefined;
@@ -197,7 +218,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
         // Polling and a webhook exclude each other: Telegram answers getUpdates with 409 while a webhook is set.
         await bot.api.deleteWebhook().catch((error: unknown) => log?.warn({ err: safe(error) }, "could not remove the Telegram webhook"));
         runner = run(bot, {
-          runner: { fetch: { timeout: LONG_POLL_SEC, allowed_updates: ["message"] }, silent: true, retryInterval: 1_000 },
+          runner: { fetch: { timeout: LONG_POLL_SEC, allowed_updates: [...ALLOWED_UPDATES] }, silent: true, retryInterval: 1_000 },
         });
         void runner.task()?.catch((error) => log?.error({ err: safe(error) }, "Telegram polling stopped"));
         log.info({ mode: "polling" }, "Telegram bot @" + bot.botInfo.username + " is listening");
