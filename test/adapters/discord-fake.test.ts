@@ -134,6 +134,118 @@ describe("fake Discord", () => {
     }
   });
 
+  it("tells a client only of guilds the bot is in: READY, a join after it (GUILD_CREATE), and a leave (204, GUILD_DELETE)", async () => {
+    const { user, guildId, rest } = await world();
+    const elsewhere = fake!.addGuild({ name: "Elsewhere", withBot: false });
+    const lobby = fake!.addChannel(elsewhere, { name: "lobby", system: true });
+    fake!.addMember(elsewhere, user.id);
+    const client = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages], rest: { api: fake!.apiUrl } });
+    const joined: { id: string; systemChannelId: string | null; channels: number }[] = [];
+    const left: string[] = [];
+    const seen: string[] = [];
+    client.on(Events.GuildCreate, (g) => void joined.push({ id: g.id, systemChannelId: g.systemChannelId, channels: g.channels.cache.size }));
+    client.on(Events.GuildDelete, (g) => void left.push(g.id));
+    client.on(Events.MessageCreate, (m) => void seen.push(m.content));
+    await new Promise<void>((resolve) => {
+      client.once(Events.ClientReady, () => resolve());
+      void client.login(fake!.token);
+    });
+    try {
+      expect([...client.guilds.cache.keys()]).toEqual([guildId]);
+      // Nothing of a guild the bot is not in: not its channels, not its messages.
+      fake!.addChannel(elsewhere, { name: "secret" });
+      await fake!.sendGuildMessage({ channelId: lobby, authorId: user.id, content: "not for the bot" });
+      await fake!.sync();
+      expect(seen).toEqual([]);
+
+      fake!.addBotToGuild(elsewhere);
+      await fake!.sync();
+      expect(joined).toEqual([{ id: elsewhere, systemChannelId: lobby, channels: 2 }]);
+
+      // A guild the bot is not in is unknown to it, as on Discord.
+      const stranger = fake!.addGuild({ withBot: false });
+      const unknown = await refusal(rest.delete(Routes.userGuild(stranger)));
+      expect(unknown!.code).toBe(10004);
+
+      await client.guilds.cache.get(elsewhere)!.leave();
+      await fake!.sync();
+      expect(left).toEqual([elsewhere]);
+      expect(fake!.leftGuilds).toEqual([elsewhere]);
+      expect(client.guilds.cache.has(elsewhere)).toBe(false);
+      expect(fake!.world.guilds.get(elsewhere)!.members.has(fake!.bot.id)).toBe(false);
+      expect([...fake!.world.guilds.get(elsewhere)!.roles.values()].some((r) => r.botId)).toBe(false);
+      await fake!.sendGuildMessage({ channelId: lobby, authorId: user.id, content: "after the leave", mentionBot: true });
+      await fake!.sync();
+      expect(seen).toEqual([]);
+      await expect(fake!.slashCommand({ channelId: lobby, userId: user.id, name: "help" })).rejects.toThrow(/not in guild/);
+    } finally {
+      await client.destroy();
+    }
+  });
+
+  it("sends USER options of a command registered with them as type 6, with the user resolved", async () => {
+    const { user, guildId, channelId, rest } = await world();
+    const outsider = fake!.addUser({ username: "zed", globalName: "Zed" });
+    const roleId = fake!.addRole(guildId, { name: "Regulars", permissions: 0n });
+    fake!.world.guilds.get(guildId)!.members.get(user.id)!.roles.push(roleId);
+    await rest.put(Routes.applicationCommands(fake!.applicationId), {
+      body: [
+        {
+          name: "block",
+          description: "Block someone",
+          type: 1,
+          options: [
+            { name: "user", description: "Who", type: 6, required: true },
+            { name: "reason", description: "Why", type: 3 },
+          ],
+        },
+      ],
+    });
+    const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake!.apiUrl } });
+    const raw: unknown[] = [];
+    client.on(Events.Raw, (packet: { t?: string; d?: unknown }) => {
+      if (packet.t === "INTERACTION_CREATE") raw.push(packet.d);
+    });
+    const used: { user: string | undefined; member: string | null | undefined; reason: string | null }[] = [];
+    client.on(Events.InteractionCreate, (i) => {
+      if (!i.isChatInputCommand()) return;
+      const member = i.options.getMember("user");
+      used.push({
+        user: i.options.getUser("user")?.username,
+        member: member && "displayName" in member ? member.displayName : null,
+        reason: i.options.getString("reason"),
+      });
+    });
+    await new Promise<void>((resolve) => {
+      client.once(Events.ClientReady, () => resolve());
+      void client.login(fake!.token);
+    });
+    try {
+      await fake!.slashCommand({ channelId, userId: user.id, name: "block", options: { user: user.id, reason: "spam" } });
+      await fake!.slashCommand({ channelId, userId: user.id, name: "block", options: { user: outsider.id } });
+      expect(used).toEqual([
+        { user: "ada", member: "ada", reason: "spam" },
+        { user: "zed", member: null, reason: null },
+      ]);
+      const first = raw[0] as { data: { options: unknown[]; resolved: { users: Record<string, unknown>; members: Record<string, Record<string, unknown>> } } };
+      expect(first.data.options).toEqual([
+        { name: "user", type: 6, value: user.id },
+        { name: "reason", type: 3, value: "spam" },
+      ]);
+      expect(Object.keys(first.data.resolved.users)).toEqual([user.id]);
+      // Discord's resolved members leave out the user, deaf and mute, and carry permissions.
+      const resolvedMember = first.data.resolved.members[user.id]!;
+      expect(resolvedMember.user).toBeUndefined();
+      expect(resolvedMember.roles).toEqual([roleId]);
+      expect(typeof resolvedMember.permissions).toBe("string");
+      const second = raw[1] as { data: { resolved: Record<string, unknown> } };
+      expect(second.data.resolved.members).toBeUndefined();
+      await expect(fake!.slashCommand({ channelId, userId: user.id, name: "block", options: { user: "1234567890123456789" } })).rejects.toThrow(/no user/);
+    } finally {
+      await client.destroy();
+    }
+  });
+
   it("validates application commands as Discord does", async () => {
     const { rest } = await world();
     const bad = await refusal(

@@ -194,7 +194,7 @@ export class FakeGateway {
     session.ready = true;
     session.id = randomToken(32);
     this.resumable.set(session.id, { intents: session.intents, seq: 0 });
-    const guilds = [...this.world.guilds.values()];
+    const guilds = [...this.world.guilds.values()].filter((g) => this.world.botIn(g.id));
     this.sendDispatch(session, "READY", {
       v: 10,
       user: { ...userJson(this.world.bot), verified: true, mfa_enabled: false, flags: 0 },

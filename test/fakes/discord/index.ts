@@ -4,19 +4,20 @@
  * with `rest: { api: fake.apiUrl }` (discord.js then finds the gateway through
  * `GET /gateway/bot`). Build a world (guilds, roles, channels, threads,
  * members), push what users do (DMs, guild messages, slash commands,
- * autocomplete), and read what the bot did: every request as recorded, and
- * every channel's messages as last edited.
+ * autocomplete, adding the bot to a guild), and read what the bot did: every
+ * request as recorded, every channel's messages as last edited, and the
+ * guilds it left. The gateway hears only of guilds the bot is a member of.
  */
 import type { AddressInfo } from "node:net";
 import { FakeGateway, Intent, type DispatchTransform, type IdentifyRecord } from "./gateway.js";
-import { channelJson, guildJson, interactionMemberJson, messageJson, roleJson, userJson } from "./payloads.js";
+import { channelJson, guildJson, interactionMemberJson, memberJson, messageJson, roleJson, userJson } from "./payloads.js";
 import { channelPermissions } from "./permissions.js";
 import { RateLimits, type BucketLimit, type Injected429 } from "./rate-limits.js";
 import { createRestServer, type RecordedRequest, type RestSettings } from "./rest.js";
 import { channelRoutes } from "./routes-channels.js";
 import { interactionRoutes } from "./routes-interactions.js";
 import { nextSnowflake } from "./snowflake.js";
-import { ChannelKind, DiscordWorld, type FakeInteraction, type FakeOverwrite, type FakeUser, type StoredMessage } from "./world.js";
+import { ChannelKind, DiscordWorld, type FakeGuild, type FakeInteraction, type FakeOverwrite, type FakeUser, type StoredMessage } from "./world.js";
 
 export type { RecordedRequest } from "./rest.js";
 export type { FakeInteraction, FakeUser, StoredMessage, Pings } from "./world.js";
@@ -69,7 +70,11 @@ export interface SlashCommandInput {
   /** The command is used in the DM between this user and the bot. */
   dm?: boolean;
   name: string;
-  /** String option values by name, in the order given. */
+  /**
+   * Option values by name, in the order given: text, or for an option the
+   * command registered as a USER option (type 6), the user's id (sent with
+   * `resolved.users`, and `resolved.members` in a guild, as Discord does).
+   */
   options?: Record<string, string>;
 }
 
@@ -93,11 +98,20 @@ export interface FakeDiscord {
   invalidateSessions(resumable: boolean): void;
 
   addUser(user: { username: string; globalName?: string; bot?: boolean }): FakeUser;
-  /** A guild with the bot in it (with its managed role); returns its id, which is also @everyone's role id. */
-  addGuild(guild?: { name?: string; ownerId?: string }): string;
+  /**
+   * A guild with the bot in it (with its managed role); returns its id, which
+   * is also @everyone's role id. `withBot: false` builds it without the bot,
+   * unheard of by the gateway until `addBotToGuild`.
+   */
+  addGuild(guild?: { name?: string; ownerId?: string; withBot?: boolean }): string;
+  /** Someone adds the bot to a guild it is not in (an OAuth2 invite): its member and managed role appear, and the client gets GUILD_CREATE. */
+  addBotToGuild(guildId: string): void;
+  /** Guilds the bot left (`DELETE /users/@me/guilds/:id`), in order. */
+  readonly leftGuilds: readonly string[];
   addRole(guildId: string, role: { name: string; permissions: bigint }): string;
   setRolePermissions(guildId: string, roleId: string, permissions: bigint): void;
-  addChannel(guildId: string, channel: { name: string; overwrites?: FakeOverwrite[] }): string;
+  /** A text channel; `system` makes it the guild's system channel (where Discord posts joins). */
+  addChannel(guildId: string, channel: { name: string; overwrites?: FakeOverwrite[]; system?: boolean }): string;
   addThread(parentId: string, thread: { name: string }): string;
   addMember(guildId: string, userId: string, member?: { roles?: string[]; nick?: string }): void;
   /** Adds or replaces a role (`type` 0) or member (`type` 1) overwrite on a channel. */
@@ -144,6 +158,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const rest = createRestServer(world, [...channelRoutes, ...interactionRoutes], settings, limits, {
     gatewayUrl,
     onMessageCreate: (message) => dispatchMessage(message),
+    onGuildLeave: (guildId) => gateway?.dispatch("GUILD_DELETE", { id: guildId }, "guild"),
   });
   gateway = new FakeGateway(
     rest.server,
@@ -158,6 +173,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const gw = gateway;
 
   function dispatchMessage(message: StoredMessage): void {
+    // A guild the bot is not in is none of its business.
+    if (message.guildId && !world.botIn(message.guildId)) return;
     const payload = messageJson(world, message);
     const mentionsBot = message.content.includes(`<@${world.bot.id}>`) || message.content.includes(`<@!${world.bot.id}>`);
     gw.dispatch("MESSAGE_CREATE", payload, message.guildId ? "guild-message" : "dm-message", (d, intents) => {
@@ -173,12 +190,56 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     return guild;
   }
 
+  /** A guild's event, sent only while the bot is in the guild, as Discord does. */
+  function guildDispatch(guildId: string, t: string, d: Record<string, unknown>): void {
+    if (world.botIn(guildId)) gw.dispatch(t, d, "guild");
+  }
+
+  /** The bot becomes a member, with the managed role Discord makes for it, and hears of the guild. */
+  function joinBot(guild: FakeGuild): void {
+    const botRoleId = nextSnowflake();
+    guild.roles.set(botRoleId, {
+      id: botRoleId,
+      name: world.bot.username,
+      permissions: (1n << 10n) | (1n << 11n) | (1n << 38n) | (1n << 16n),
+      position: 1,
+      botId: world.bot.id,
+    });
+    guild.members.set(world.bot.id, { userId: world.bot.id, roles: [botRoleId] });
+    gw.dispatch("GUILD_CREATE", guildJson(world, guild, true), "guild");
+  }
+
+  /** Interaction options as Discord sends them: typed as registered, users resolved. */
+  function interactionOptions(input: SlashCommandInput, registered: Record<string, unknown> | undefined, guild: FakeGuild | undefined, channelId: string, focused?: string) {
+    const declared = (registered?.options ?? []) as { name: string; type: number }[];
+    const users: Record<string, unknown> = {};
+    const members: Record<string, unknown> = {};
+    const options = Object.entries(input.options ?? {}).map(([name, value]) => {
+      const type = declared.find((o) => o.name === name)?.type ?? 3;
+      if (type === 6) {
+        const user = world.users.get(value);
+        if (!user) throw new Error(`fake discord: option ${name} names no user ${value}`);
+        users[user.id] = userJson(user);
+        const member = guild?.members.get(user.id);
+        if (member) {
+          const { user: _user, deaf: _deaf, mute: _mute, ...partial } = memberJson(world, member);
+          members[user.id] = { ...partial, permissions: channelPermissions(world, channelId, user.id).toString() };
+        }
+      }
+      return { name, type, value, ...(focused === name ? { focused: true } : {}) };
+    });
+    const resolved = Object.keys(users).length > 0 ? { resolved: { users, ...(Object.keys(members).length > 0 ? { members } : {}) } } : {};
+    return { options, ...resolved };
+  }
+
   function interactionPayload(input: SlashCommandInput, type: number, focused?: string): { interaction: FakeInteraction; payload: Record<string, unknown> } {
     const user = world.users.get(input.userId);
     if (!user) throw new Error(`fake discord: no user ${input.userId}`);
     const channel = input.dm ? world.dmChannelWith(user.id) : world.channels.get(input.channelId ?? "");
     if (!channel) throw new Error(`fake discord: no channel ${input.channelId}`);
     const guild = channel.guildId ? world.guilds.get(channel.guildId) : undefined;
+    // The bot's commands are gone from a guild it left.
+    if (guild && !world.botIn(guild.id)) throw new Error(`fake discord: the bot is not in guild ${guild.id}`);
     const registered = [...(guild ? (world.guildCommands.get(guild.id) ?? []) : []), ...world.globalCommands].find(
       (c) => c.json.name === input.name,
     );
@@ -200,12 +261,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         name: input.name,
         type: 1,
         ...(guild ? { guild_id: guild.id } : {}),
-        options: Object.entries(input.options ?? {}).map(([name, value]) => ({
-          name,
-          type: 3,
-          value,
-          ...(focused === name ? { focused: true } : {}),
-        })),
+        ...interactionOptions(input, registered?.json, guild, channel.id, focused),
       },
       channel_id: channel.id,
       channel: channelJson(world, channel),
@@ -244,43 +300,45 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const owner = guild.ownerId ?? world.addUser({ username: "owner" }).id;
       const created = world.addGuild(guild.name ?? "Parley Test Server", owner);
       created.members.set(owner, { userId: owner, roles: [] });
-      const botRoleId = nextSnowflake();
-      created.roles.set(botRoleId, {
-        id: botRoleId,
-        name: world.bot.username,
-        permissions: (1n << 10n) | (1n << 11n) | (1n << 38n) | (1n << 16n),
-        position: 1,
-        botId: world.bot.id,
-      });
-      created.members.set(world.bot.id, { userId: world.bot.id, roles: [botRoleId] });
-      gw.dispatch("GUILD_CREATE", guildJson(world, created, true), "guild");
+      if (guild.withBot !== false) joinBot(created);
       return created.id;
+    },
+    addBotToGuild(guildId) {
+      const guild = requireGuild(guildId);
+      if (world.botIn(guildId)) throw new Error(`fake discord: the bot is already in guild ${guildId}`);
+      joinBot(guild);
+    },
+    get leftGuilds() {
+      return [...world.departures];
     },
     addRole(guildId, role) {
       const guild = requireGuild(guildId);
       const id = nextSnowflake();
       const created = { id, name: role.name, permissions: role.permissions, position: guild.roles.size };
       guild.roles.set(id, created);
-      gw.dispatch("GUILD_ROLE_CREATE", { guild_id: guildId, role: roleJson(created) }, "guild");
+      guildDispatch(guildId, "GUILD_ROLE_CREATE", { guild_id: guildId, role: roleJson(created) });
       return id;
     },
     setRolePermissions(guildId, roleId, permissions) {
       const role = requireGuild(guildId).roles.get(roleId);
       if (!role) throw new Error(`fake discord: no role ${roleId}`);
       role.permissions = permissions;
-      gw.dispatch("GUILD_ROLE_UPDATE", { guild_id: guildId, role: roleJson(role) }, "guild");
+      guildDispatch(guildId, "GUILD_ROLE_UPDATE", { guild_id: guildId, role: roleJson(role) });
     },
     addChannel(guildId, channel) {
-      requireGuild(guildId);
+      const guild = requireGuild(guildId);
       const created = world.addChannel({ type: ChannelKind.GuildText, guildId, name: channel.name, overwrites: channel.overwrites });
-      gw.dispatch("CHANNEL_CREATE", channelJson(world, created), "guild");
+      if (channel.system) guild.systemChannelId = created.id;
+      guildDispatch(guildId, "CHANNEL_CREATE", channelJson(world, created));
+      // Discord announces the changed setting too.
+      if (channel.system) guildDispatch(guildId, "GUILD_UPDATE", guildJson(world, guild, false));
       return created.id;
     },
     addThread(parentId, thread) {
       const parent = world.channels.get(parentId);
       if (!parent?.guildId) throw new Error(`fake discord: no guild channel ${parentId}`);
       const created = world.addChannel({ type: ChannelKind.PublicThread, guildId: parent.guildId, parentId, name: thread.name });
-      gw.dispatch("THREAD_CREATE", { ...channelJson(world, created), newly_created: true }, "guild");
+      guildDispatch(parent.guildId, "THREAD_CREATE", { ...channelJson(world, created), newly_created: true });
       return created.id;
     },
     addMember(guildId, userId, member = {}) {
@@ -292,7 +350,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const channel = world.channels.get(channelId);
       if (!channel) throw new Error(`fake discord: no channel ${channelId}`);
       channel.overwrites = [...channel.overwrites.filter((o) => !(o.id === overwrite.id && o.type === overwrite.type)), overwrite];
-      gw.dispatch("CHANNEL_UPDATE", channelJson(world, channel), "guild");
+      if (channel.guildId) guildDispatch(channel.guildId, "CHANNEL_UPDATE", channelJson(world, channel));
     },
     permissionsOf: (channelId, userId) => channelPermissions(world, channelId, userId),
 

@@ -130,7 +130,7 @@ export function guildJson(world: DiscordWorld, guild: FakeGuild, forGateway: boo
     stickers: [],
     features: [],
     mfa_level: 0,
-    system_channel_id: null,
+    system_channel_id: guild.systemChannelId ?? null,
     system_channel_flags: 0,
     rules_channel_id: null,
     vanity_url_code: null,

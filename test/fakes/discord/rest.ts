@@ -43,6 +43,8 @@ export interface RouteContext {
   gatewayUrl(): string;
   /** Tell the gateway (MESSAGE_CREATE), as Discord echoes the bot's own messages. */
   onMessageCreate(message: StoredMessage): void;
+  /** Tell the gateway that the bot left a guild (GUILD_DELETE). */
+  onGuildLeave(guildId: string): void;
 }
 
 export type RouteAnswer = DiscordErrorAnswer | { status: number; body?: unknown };
@@ -67,7 +69,7 @@ export function createRestServer(
   routes: readonly Route[],
   settings: RestSettings,
   limits: RateLimits,
-  hooks: Pick<RouteContext, "gatewayUrl" | "onMessageCreate">,
+  hooks: Pick<RouteContext, "gatewayUrl" | "onMessageCreate" | "onGuildLeave">,
 ): RestServer {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {

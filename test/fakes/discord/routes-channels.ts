@@ -103,6 +103,23 @@ export const channelRoutes: Route[] = [
     handle: editMessage,
   },
   {
+    // The bot leaves a guild (guild.leave()): as on Discord, 204, and a GUILD_DELETE without `unavailable` (removed, not an outage).
+    method: "DELETE",
+    pattern: new RegExp(`^/users/@me/guilds/${ID}$`),
+    handle: (ctx) => {
+      const guildId = ctx.params[0] ?? "";
+      const guild = ctx.world.guilds.get(guildId);
+      if (!guild || !ctx.world.botIn(guildId)) return unknownGuild;
+      if (guild.ownerId === ctx.world.bot.id) return invalidFormBody("guild_id", "GUILD_OWNER_CANNOT_LEAVE", "Owner cannot leave the guild");
+      guild.members.delete(ctx.world.bot.id);
+      // Discord deletes the role it made for the bot along with its membership.
+      for (const role of guild.roles.values()) if (role.botId === ctx.world.bot.id) guild.roles.delete(role.id);
+      ctx.world.departures.push(guildId);
+      ctx.onGuildLeave(guildId);
+      return { status: 204 };
+    },
+  },
+  {
     method: "GET",
     pattern: new RegExp(`^/guilds/${ID}$`),
     handle: (ctx) => {

@@ -60,7 +60,10 @@ export interface FakeGuild {
   name: string;
   ownerId: string;
   roles: Map<string, FakeRole>;
+  /** The bot is in the guild while it is a member. */
   members: Map<string, FakeMember>;
+  /** Where Discord posts joins and boosts; bots often greet (or say goodbye) there. */
+  systemChannelId?: string;
 }
 
 /** Who a sent message actually notified, after `allowed_mentions` was applied. */
@@ -125,6 +128,8 @@ export class DiscordWorld {
   readonly interactions = new Map<string, FakeInteraction>();
   readonly globalCommands: ApplicationCommandRecord[] = [];
   readonly guildCommands = new Map<string, ApplicationCommandRecord[]>();
+  /** Guilds the bot left (`DELETE /users/@me/guilds/:id`), in order. */
+  readonly departures: string[] = [];
   readonly bot: FakeUser;
   readonly applicationId: string;
 
@@ -162,6 +167,11 @@ export class DiscordWorld {
       if (channel.type === ChannelKind.DM && channel.recipientId === userId) return channel;
     }
     return this.addChannel({ type: ChannelKind.DM, recipientId: userId });
+  }
+
+  /** Whether the bot is a member of the guild: only then does its gateway hear of it. */
+  botIn(guildId: string | undefined): boolean {
+    return guildId !== undefined && (this.guilds.get(guildId)?.members.has(this.bot.id) ?? false);
   }
 
   guildOf(channelId: string): FakeGuild | undefined {
