@@ -55,7 +55,7 @@ describe("discord adapter: what reaches the core", () => {
     const { message } = bot.received[0]!;
     expect(message.channel).toEqual({ key: `discord:${general}`, private: false, title: "general" });
     // Shared channels name people by their display name in that server.
-    expect(message.author).toEqual({ key: `discord:${member.id}`, name: "Ada L." });
+    expect(message.author).toEqual({ key: `discord:${member.id}`, name: "Ada L.", roles: [] });
   });
 
   it("treats a mention of the bot's own role as a mention", async () => {

@@ -23,7 +23,7 @@ describe("discord adapter: slash command registration", () => {
 
     const registered = byName(fake.commands());
     expect([...registered.keys()].sort()).toEqual(
-      ["chat", "forget", "help", "persona", "recall", "remember", "reset", "status", "usage"].sort(),
+      ["block", "blocked", "chat", "forget", "help", "persona", "recall", "remember", "reset", "status", "unblock", "usage"].sort(),
     );
     expect(registered.get("reset")!.default_member_permissions).toBe(MANAGE_MESSAGES);
     // persona lists for everyone but switches only for moderators: still marked, the bot checks each use.
@@ -33,6 +33,9 @@ describe("discord adapter: slash command registration", () => {
     expect(registered.get("persona")!.options).toEqual([
       { type: 3, name: "name", description: "The persona to switch to", required: false, autocomplete: true },
     ]);
+    // Whom to block is picked from the server's members (a USER option).
+    expect(registered.get("block")!.options).toEqual([{ type: 6, name: "user", description: "Who the bot should ignore", required: true }]);
+    expect(registered.get("block")!.default_member_permissions).toBe(MANAGE_MESSAGES);
     // Usable in servers and in the bot's DMs.
     expect(registered.get("help")!.contexts).toEqual([0, 1]);
   });

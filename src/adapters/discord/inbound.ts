@@ -2,10 +2,12 @@
  * Turns a Discord message into the core's `IncomingMessage`: decides whether
  * the bot was addressed (a DM, a mention of the bot or of its role, a reply
  * to one of its messages, a prefix command), removes the bot's mention from
- * the text and names people by display name.
+ * the text, names people by display name, and says where it was written, the
+ * author's roles, whom it mentions and what it replies to.
  */
 import { cleanContent, MessageType, type Message } from "discord.js";
-import type { IncomingMessage } from "../../core/types.js";
+import type { IncomingMessage, UserRef } from "../../core/types.js";
+import { placeOf, rolesOf, userRefOf } from "./describe.js";
 import { isMessageAuthorModerator, type ModeratorRules } from "./moderators.js";
 
 export interface InboundRules extends ModeratorRules {
@@ -40,6 +42,8 @@ export function toIncomingMessage(message: Message, rules: InboundRules): Incomi
   if (!isPrivate && !mentioned && !repliedToBot && !command) return undefined;
 
   const name = message.member?.displayName ?? message.author.displayName;
+  const mentions = mentionedPeople(message, botId);
+  const replyTo = repliedTo(message);
   return {
     platform: "discord",
     channel: {
@@ -47,10 +51,13 @@ export function toIncomingMessage(message: Message, rules: InboundRules): Incomi
       private: isPrivate,
       title: "name" in message.channel && message.channel.name ? message.channel.name : undefined,
     },
-    author: { key: `discord:${message.author.id}`, name },
+    place: placeOf(message.channelId, message.guildId, message.channel),
+    author: { key: `discord:${message.author.id}`, name, ...(isPrivate ? {} : { roles: rolesOf(message.member) }) },
     text,
     addressed: true,
     ...(command ? { command } : {}),
+    ...(mentions.length > 0 ? { mentions } : {}),
+    ...(replyTo ? { replyTo } : {}),
     isModerator: () => isMessageAuthorModerator(message, rules),
     raw: message,
   };
@@ -74,6 +81,32 @@ function isReplyToBot(message: Message, botId: string): boolean {
   if (!reference?.messageId) return false;
   if (message.mentions.repliedUser) return message.mentions.repliedUser.id === botId;
   return message.channel.messages.cache.get(reference.messageId)?.author.id === botId;
+}
+
+/**
+ * The users written into the text (`<@id>`), in the order written, the bot
+ * left out. Discord's own list is unordered and also holds the author of a
+ * replied-to message when the reply pings them; that person is `replyTo`.
+ */
+function mentionedPeople(message: Message, botId: string): UserRef[] {
+  const ids = new Set([...message.content.matchAll(/<@!?(\d+)>/g)].map((match) => match[1] as string));
+  ids.delete(botId);
+  return [...ids].flatMap((id) => {
+    const user = message.mentions.users.get(id);
+    return user ? [userRefOf(user, message.mentions.members?.get(id))] : [];
+  });
+}
+
+/**
+ * The message this one replies to, as discord.js holds it: Discord sends it
+ * along (`referenced_message`, which discord.js caches), and discord.js keeps
+ * the channel's recent messages anyway. A deleted one is not known: no `replyTo`.
+ */
+function repliedTo(message: Message): IncomingMessage["replyTo"] {
+  const id = message.reference?.messageId;
+  if (message.type !== MessageType.Reply || !id) return undefined;
+  const replied = message.channel.messages.cache.get(id);
+  return replied ? { author: userRefOf(replied.author, replied.member), text: cleanContent(replied.content, message.channel) } : undefined;
 }
 
 /** `!remember the sky is blue` → remember / the sky is blue, for registered commands only. */

@@ -2,7 +2,9 @@
  * Slash commands: the core's commands as Discord application commands
  * (registered globally, or for one guild for instant updates while testing),
  * and a used command turned back into an `IncomingMessage` whose `command`
- * is already parsed, so the dispatcher needn't read text.
+ * is already parsed, so the dispatcher needn't read text. Options that name
+ * someone are Discord user pickers; the picked user comes back as `<@id>` in
+ * the args, as a typed mention would, and in `mentions`.
  */
 import {
   ApplicationCommandOptionType,
@@ -10,14 +12,17 @@ import {
   ApplicationIntegrationType,
   InteractionContextType,
   PermissionFlagsBits,
+  type APIApplicationCommandOption,
   type AutocompleteInteraction,
   type ChatInputCommandInteraction,
   type Client,
+  type CommandInteractionOption,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import type { Logger } from "pino";
 import type { AdapterContext } from "../../core/adapter.js";
-import type { Command, IncomingMessage } from "../../core/types.js";
+import type { Command, CommandOption, IncomingMessage, UserRef } from "../../core/types.js";
+import { placeOf, rolesOf, userRefOf } from "./describe.js";
 import { reasonOf } from "./errors.js";
 import { isInteractionUserModerator, type ModeratorRules, type PermissionName } from "./moderators.js";
 import { AUTOCOMPLETE_TIMEOUT_MS } from "./limits.js";
@@ -47,17 +52,18 @@ export function toApplicationCommands(
     type: ApplicationCommandType.ChatInput,
     name: command.name,
     description: shorten(command.description),
-    options: sortRequiredFirst(command.options ?? []).map((option) => ({
-      type: ApplicationCommandOptionType.String,
-      name: option.name,
-      description: shorten(option.description),
-      required: option.required ?? false,
-      ...(option.autocomplete ? { autocomplete: true } : {}),
-    })),
+    options: sortRequiredFirst(command.options ?? []).map(toApplicationOption),
     default_member_permissions: command.moderatorOnly ? PermissionFlagsBits[moderatorPermission].toString() : null,
     contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
     integration_types: [ApplicationIntegrationType.GuildInstall],
   }));
+}
+
+/** A user option is a member picker (Discord completes it itself); any other is text, with our completions when asked. */
+function toApplicationOption(option: CommandOption): APIApplicationCommandOption {
+  const common = { name: option.name, description: shorten(option.description), required: option.required ?? false };
+  if (option.kind === "user") return { ...common, type: ApplicationCommandOptionType.User };
+  return { ...common, type: ApplicationCommandOptionType.String, ...(option.autocomplete ? { autocomplete: true } : {}) };
 }
 
 /** Replaces the bot's commands: in one guild when `guildId` is set (instant), else globally. */
@@ -79,8 +85,15 @@ export function interactionToMessage(
   const definition = commands.find((c) => c.name === interaction.commandName);
   // The definition's option order is the order `args` expects (`persona NAME`, `reset all`).
   const names = definition?.options?.map((o) => o.name) ?? interaction.options.data.map((o) => o.name);
+  const botId = interaction.client.user.id;
+  const mentions: UserRef[] = [];
   const args = names
-    .map((name) => interaction.options.getString(name)?.trim() ?? "")
+    .map((name) => {
+      const option = interaction.options.get(name);
+      if (!option?.user) return optionText(option);
+      if (option.user.id !== botId) mentions.push(userRefOf(option.user, option.member));
+      return `<@${option.user.id}>`;
+    })
     .filter((value) => value.length > 0)
     .join(" ");
   const member = interaction.member;
@@ -95,10 +108,12 @@ export function interactionToMessage(
       private: !interaction.inGuild(),
       title: interaction.channel && "name" in interaction.channel && interaction.channel.name ? interaction.channel.name : undefined,
     },
-    author: { key: `discord:${interaction.user.id}`, name },
+    place: placeOf(interaction.channelId, interaction.guildId, interaction.channel),
+    author: { key: `discord:${interaction.user.id}`, name, ...(interaction.inGuild() ? { roles: rolesOf(member) } : {}) },
     text: `/${interaction.commandName}${args ? ` ${args}` : ""}`,
     addressed: true,
     command: { name: interaction.commandName, args },
+    ...(mentions.length > 0 ? { mentions } : {}),
     isModerator: async () => isInteractionUserModerator(interaction, rules),
     raw: interaction,
   };
@@ -115,6 +130,15 @@ export async function answerAutocomplete(interaction: AutocompleteInteraction, c
   }
   const choices = names.slice(0, MAX_CHOICES).map((n) => ({ name: n.slice(0, 100), value: n.slice(0, 100) }));
   await interaction.respond(choices);
+}
+
+/**
+ * A text option's value, trimmed. Read untyped: a global command registered
+ * by an older version may still send a user option as text, or the reverse,
+ * for a while after an update, and a typed getter would throw.
+ */
+function optionText(option: CommandInteractionOption | null): string {
+  return option?.value === undefined ? "" : String(option.value).trim();
 }
 
 function shorten(text: string): string {
