@@ -6,6 +6,7 @@
 import { Writable } from "node:stream";
 import pino from "pino";
 import { createDiscordAdapter, type DiscordAdapterOptions } from "../../src/adapters/discord/index.js";
+import type { Joining, JoinVerdict } from "../../src/core/access.js";
 import type { Adapter, AdapterContext } from "../../src/core/adapter.js";
 import type { Command, IncomingMessage, Reply } from "../../src/core/types.js";
 import type { FakeDiscordOptions } from "../fakes/discord/index.js";
@@ -19,6 +20,10 @@ export interface RunningDiscordBot extends DiscordScenario {
   /** What the recording context does with each message; nothing by default. */
   behaviour: Behaviour;
   completions: { command: string; option: string; prefix: string }[];
+  /** What the recording context answers when asked about a server; stay by default. */
+  joinVerdict: (joining: Joining) => JoinVerdict;
+  /** Every `joined` question the adapter asked, in order. */
+  joinings: Joining[];
   /** Every log line, as JSON text. */
   logs: string[];
   /** Resolves once `n` messages have been handed to the core. */
@@ -49,6 +54,8 @@ export async function startDiscordBot(
     adapter?: Partial<DiscordAdapterOptions> | ((scenario: DiscordScenario) => Partial<DiscordAdapterOptions>);
     commands?: Command[];
     completions?: string[];
+    /** The answer to `joined`, from the start (servers the bot is in at start are asked about too). */
+    joinVerdict?: (joining: Joining) => JoinVerdict;
   } = {},
 ): Promise<RunningDiscordBot> {
   const scenario = await startScenario(options.fake);
@@ -67,6 +74,8 @@ export async function startDiscordBot(
     received: [],
     behaviour: async () => {},
     completions: [],
+    joinVerdict: options.joinVerdict ?? (() => ({ stay: true })),
+    joinings: [],
     logs,
     async waitReceived(n, timeoutMs = 5000) {
       await scenario.fake.waitFor(() => bot.received.length >= n, timeoutMs);
@@ -86,7 +95,10 @@ export async function startDiscordBot(
       bot.completions.push({ command, option, prefix });
       return (options.completions ?? []).filter((name) => name.startsWith(prefix));
     },
-    joined: () => ({ stay: true }),
+    joined(joining) {
+      bot.joinings.push(joining);
+      return bot.joinVerdict(joining);
+    },
     log: pino({ level: "debug" }, sink),
   };
   await adapter.start(ctx);

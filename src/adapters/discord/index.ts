@@ -1,10 +1,11 @@
 /**
  * The Discord adapter: the only code that talks to discord.js. It connects,
  * registers the slash commands, hands every message and slash command that
- * addresses the bot to the core (in arrival order), and answers through
- * `Reply`s that stream, split and never ping.
+ * addresses the bot to the core (in arrival order), answers through
+ * `Reply`s that stream, split and never ping, and leaves servers it is added
+ * to when the core says so.
  */
-import { Events, type Client, type Interaction, type Message } from "discord.js";
+import { Events, type Client, type Guild, type Interaction, type Message } from "discord.js";
 import type { Logger } from "pino";
 import type { Adapter, AdapterContext } from "../../core/adapter.js";
 import { PacerPool } from "../shared/pacer.js";
@@ -13,6 +14,7 @@ import { reasonOf } from "./errors.js";
 import { toIncomingMessage, type InboundRules } from "./inbound.js";
 import { createInteractionReply } from "./interaction-reply.js";
 import { DEFAULT_EDIT_INTERVAL_MS, READY_TIMEOUT_MS, STOP_GRACE_MS } from "./limits.js";
+import { answerJoin, warnUnlistedAtStart } from "./joins.js";
 import { createMessageReply, type HandledReply } from "./message-reply.js";
 import { resolvePermissionName } from "./moderators.js";
 import { answerAutocomplete, interactionToMessage, registerCommands, toApplicationCommands } from "./slash-commands.js";
@@ -98,6 +100,14 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
         hand(ctx, message, createInteractionReply(interaction, deferred, pacers.get(interaction.channelId), log), log);
       });
 
+      // discord.js emits GuildCreate only for servers joined after ready; those of the start arrive as available.
+      discord.on(Events.GuildCreate, (guild: Guild) => {
+        if (stopping) return;
+        answerJoin(guild, ctx, log).catch((error: unknown) =>
+          log.error({ guildId: guild.id, reason: reasonOf(error) }, "discord: could not decide about a server the bot was added to"),
+        );
+      });
+
       discord.on(Events.Error, (error) => log.error({ reason: error.message }, "discord: client error"));
       discord.on(Events.ShardError, (error) => log.warn({ reason: error.message }, "discord: gateway connection error"));
       discord.on(Events.Warn, (warning) => log.warn({ warning }, "discord: warning"));
@@ -111,6 +121,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
       }
       const ready = discord as Client<true>;
       log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size }, "discord: connected");
+      warnUnlistedAtStart(ready, ctx, log);
 
       const definitions = toApplicationCommands(ctx.commands, permission, log);
       try {
