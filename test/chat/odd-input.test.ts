@@ -53,7 +53,8 @@ describe("odd input through the whole bot (in process)", () => {
     await bot!.stop();
     bot = await startTestApp({ OLLAMA_HOST: ollama.url, TOKENS_PER_DAY: "200" });
     ollama.setResponder(() => ({ text: "ok", promptTokens: 150, completionTokens: 10 }));
-    expect(await bot!.say("first", { private: true })).toBe("ok");
+    // Past 80% of the budget: the answer comes with a heads-up.
+    expect(await bot!.say("first", { private: true })).toMatch(/^ok\nHeads-up: you've used 80% of your 200 tokens for today; they reset at midnight UTC \(in (\d+ h )?\d+ min\)\.$/);
     const refused = await bot!.say("second", { private: true });
     expect(refused).toMatch(
       /^You've used 160 of your 200 tokens for today, and this message needs about \d+; the budget resets at midnight UTC \(in (\d+ h )?\d+ min\)\.$/,

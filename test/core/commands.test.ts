@@ -6,7 +6,7 @@ import { commands, loadCommands } from "../../commands/index.js";
 
 describe("the command registry", () => {
   it("holds every shipped command, in menu order", () => {
-    expect(commands.map((c) => c.name)).toEqual(["chat", "persona", "remember", "recall", "forget", "reset", "help", "status", "usage"]);
+    expect(commands.map((c) => c.name)).toEqual(["chat", "persona", "remember", "recall", "forget", "reset", "help", "status", "usage", "block", "unblock", "blocked"]);
     for (const c of commands) {
       expect(c.description.length).toBeGreaterThan(0);
       expect(c.usage.startsWith(c.name)).toBe(true);

@@ -95,11 +95,11 @@ describe("dispatcher and commands through the whole bot (in process)", () => {
     await bot.stop();
     bot = await startTestApp({ OLLAMA_HOST: ollama.url, TOKENS_PER_DAY: "200" });
     ollama.setResponder(() => ({ text: "fine", promptTokens: 150, completionTokens: 30 }));
-    expect(await bot.say("first", { user: "9" })).toBe("fine");
+    expect(await bot.say("first", { user: "9" })).toMatch(/^fine\nHeads-up: you've used 90% of your 200 tokens/);
     const before = chatCalls(ollama).length;
     expect(await bot.say("second question here", { user: "9" })).toMatch(/used 180 of your 200 tokens/);
     expect(chatCalls(ollama).length).toBe(before);
     // Another user still has a budget.
-    expect(await bot.say("first", { user: "10" })).toBe("fine");
+    expect(await bot.say("first", { user: "10" })).toMatch(/^fine\n/);
   });
 });

@@ -246,7 +246,7 @@ describe("a fallback chain answers when the first model cannot", () => {
     await say("count");
     const usage = bot.app.services.usage;
     expect(await usage.userToday("telegram:1001")).toMatchObject({ promptTokens: 77, completionTokens: 11 });
-    expect(await usage.modelsToday()).toEqual([{ model: "backup/gpt-4o-mini", usage: { requests: 1, promptTokens: 77, completionTokens: 11, cost: 0 } }]);
+    expect(await usage.modelsToday()).toEqual([{ model: "backup/gpt-4o-mini", usage: { requests: 1, commands: 0, promptTokens: 77, completionTokens: 11, cost: 0 } }]);
   });
 });
 

@@ -84,13 +84,14 @@ describe("token accounting", () => {
     expect(await bot.app.services.usage.totalToday()).toMatchObject({ requests: 2, promptTokens: 15_000, completionTokens: 7_000 });
 
     const usage = await bot.say("/usage", { user: "7" });
-    expect(usage).toContain("Today (UTC): 2 requests, 22,000 tokens (15,000 in, 7,000 out), costing $0.0027");
+    expect(usage).toContain("Today (UTC): 2 model requests and 0 commands; 22,000 tokens (15,000 in, 7,000 out), costing $0.0027");
     expect(usage).toContain("Token budget: 28,000 of 50,000 left today");
     const status = await bot.say("/status", { user: "7" });
-    expect(status).toContain("Today (UTC): 2 requests, 22,000 tokens, $0.0027");
+    // The /usage before counts as a command.
+    expect(status).toContain("Today (UTC): 2 model requests, 1 command, 22,000 tokens, $0.0027");
     expect(status).toMatch(/^• hosted\/gpt-4o-mini: 1 answer, 12,000 tokens, \$0\.0027$/m);
     expect(status).toMatch(/^• local\/llama3\.2: 1 answer, 10,000 tokens, \$0\.00$/m);
-    expect(status).toContain("This channel today: 2 requests, 22,000 tokens, $0.0027");
+    expect(status).toContain("This channel today: 2 model requests, 22,000 tokens, $0.0027");
   });
 
   it("shows a currency code after the amount", async () => {
@@ -103,7 +104,7 @@ describe("token accounting", () => {
   it("blocks the call that would exceed the daily budget, whichever provider would answer", async () => {
     bot = await start({ TOKENS_PER_DAY: "200" });
     openai.setResponder(() => ({ text: "fine", promptTokens: 150, completionTokens: 30 }));
-    expect(await bot.say("paid: first", { user: "9" })).toBe("fine");
+    expect(await bot.say("paid: first", { user: "9" })).toMatch(/^fine\nHeads-up: you've used 90% of your 200 tokens/);
     expect(await bot.say("second question here", { user: "9" })).toMatch(/used 180 of your 200 tokens/);
     expect(chatCalls(ollama.requests)).toHaveLength(0);
     expect(chatCalls(openai.requests)).toHaveLength(1);

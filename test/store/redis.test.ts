@@ -165,7 +165,7 @@ describe("redis store: outages", () => {
 
     await own.restart();
     const s = stores;
-    await eventually(() => s.usage.countRequest("telegram:42", "telegram:42"), 10_000);
+    await eventually(() => s.usage.count("telegram:42", "telegram:42", "model"), 10_000);
     expect((await stores.usage.userToday("telegram:42")).requests).toBe(1);
   });
 });

@@ -303,31 +303,40 @@ export function runStoreContract(name: string, setup: StoreContractSetup): void 
       it("counts per user, per channel and in total, per UTC day", async () => {
         const { usage } = await open();
         const now = Date.now();
-        await usage.countRequest("telegram:42", "telegram:-100123");
-        await usage.record({ userKey: "telegram:42", channelKey: "telegram:-100123", promptTokens: 100, completionTokens: 20, cost: 0.5 });
-        await usage.countRequest("telegram:42", "telegram:42");
+        await usage.count("telegram:42", "telegram:-100123", "model");
+        const spent = await usage.record({ userKey: "telegram:42", channelKey: "telegram:-100123", promptTokens: 100, completionTokens: 20, cost: 0.5 });
+        expect(spent).toEqual({ user: { tokens: 120, cost: 0.5 }, channel: { tokens: 120, cost: 0.5 }, total: { tokens: 120, cost: 0.5 } });
+        await usage.count("telegram:42", "telegram:42", "model");
+        await usage.count("telegram:42", "telegram:42", "command");
         await usage.record({ userKey: "telegram:42", channelKey: "telegram:42", promptTokens: 10, completionTokens: 2 });
-        await usage.countRequest("telegram:7", "telegram:-100123");
-        await usage.record({ userKey: "telegram:7", channelKey: "telegram:-100123", promptTokens: 1, completionTokens: 1, cost: 0.25 });
+        await usage.count("telegram:7", "telegram:-100123", "model");
+        const later = await usage.record({ userKey: "telegram:7", channelKey: "telegram:-100123", promptTokens: 1, completionTokens: 1, cost: 0.25 });
+        expect(later).toEqual({ user: { tokens: 2, cost: 0.25 }, channel: { tokens: 122, cost: 0.75 }, total: { tokens: 134, cost: 0.75 } });
         // Yesterday's usage counts for yesterday only.
-        await usage.countRequest("telegram:42", "telegram:-100123", now - day);
+        await usage.count("telegram:42", "telegram:-100123", "model", now - day);
         await usage.record({ userKey: "telegram:42", channelKey: "telegram:-100123", promptTokens: 1000, completionTokens: 1000, at: now - day });
 
-        expect(await usage.userToday("telegram:42")).toEqual({ requests: 2, promptTokens: 110, completionTokens: 22, cost: 0.5 });
-        expect(await usage.userToday("telegram:7")).toEqual({ requests: 1, promptTokens: 1, completionTokens: 1, cost: 0.25 });
-        expect(await usage.channelToday("telegram:-100123")).toEqual({ requests: 2, promptTokens: 101, completionTokens: 21, cost: 0.75 });
-        expect(await usage.channelToday("telegram:42")).toEqual({ requests: 1, promptTokens: 10, completionTokens: 2, cost: 0 });
-        expect(await usage.totalToday()).toEqual({ requests: 3, promptTokens: 111, completionTokens: 23, cost: 0.75 });
-        expect(await usage.userToday("telegram:42", now - day)).toEqual({ requests: 1, promptTokens: 1000, completionTokens: 1000, cost: 0 });
-        expect(await usage.userToday("telegram:1")).toEqual({ requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 });
-        expect(await usage.userToday("discord:42")).toEqual({ requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 });
+        const none = { requests: 0, commands: 0, promptTokens: 0, completionTokens: 0, cost: 0 };
+        expect(await usage.userToday("telegram:42")).toEqual({ requests: 2, commands: 1, promptTokens: 110, completionTokens: 22, cost: 0.5 });
+        expect(await usage.userToday("telegram:7")).toEqual({ ...none, requests: 1, promptTokens: 1, completionTokens: 1, cost: 0.25 });
+        expect(await usage.channelToday("telegram:-100123")).toEqual({ ...none, requests: 2, promptTokens: 101, completionTokens: 21, cost: 0.75 });
+        expect(await usage.channelToday("telegram:42")).toEqual({ ...none, requests: 1, commands: 1, promptTokens: 10, completionTokens: 2 });
+        expect(await usage.totalToday()).toEqual({ requests: 3, commands: 1, promptTokens: 111, completionTokens: 23, cost: 0.75 });
+        expect(await usage.today("telegram:7", "telegram:42")).toEqual({
+          user: await usage.userToday("telegram:7"),
+          channel: await usage.channelToday("telegram:42"),
+          total: await usage.totalToday(),
+        });
+        expect(await usage.userToday("telegram:42", now - day)).toEqual({ ...none, requests: 1, promptTokens: 1000, completionTokens: 1000 });
+        expect(await usage.userToday("telegram:1")).toEqual(none);
+        expect(await usage.userToday("discord:42")).toEqual(none);
       });
 
       it("keeps a user's and a channel's counters apart when they share a key", async () => {
         const { usage } = await open();
-        await usage.countRequest("console:local", "console:other");
-        await usage.countRequest("console:someone", "console:local");
-        await usage.countRequest("console:someone", "console:local");
+        await usage.count("console:local", "console:other", "model");
+        await usage.count("console:someone", "console:local", "model");
+        await usage.count("console:someone", "console:local", "model");
         expect((await usage.userToday("console:local")).requests).toBe(1);
         expect((await usage.channelToday("console:local")).requests).toBe(2);
       });
@@ -343,6 +352,64 @@ export function runStoreContract(name: string, setup: StoreContractSetup): void 
         expect((await usage.totalToday()).promptTokens).toBe(300);
         expect((await usage.userToday("discord:1")).promptTokens).toBe(100);
         expect((await usage.channelToday("discord:100")).completionTokens).toBe(15);
+      });
+    });
+
+    describe("several clients at once", () => {
+      it("three clients counting one channel's usage at once lose nothing", async () => {
+        const clients = await Promise.all([open(), open(), open()]);
+        await Promise.all(
+          Array.from({ length: 60 }, (_, i) =>
+            clients[i % 3]!.usage.record({ userKey: `telegram:${i % 4}`, channelKey: "telegram:-100", promptTokens: 3, completionTokens: 1, cost: 0.5 }),
+          ),
+        );
+        await Promise.all(Array.from({ length: 30 }, (_, i) => clients[i % 3]!.usage.count("telegram:1", "telegram:-100", i % 2 ? "model" : "command")));
+        expect(await clients[0]!.usage.channelToday("telegram:-100")).toEqual({ requests: 15, commands: 15, promptTokens: 180, completionTokens: 60, cost: 30 });
+        expect((await clients[1]!.usage.userToday("telegram:1")).promptTokens).toBe(45);
+      });
+    });
+
+    describe("blocks", () => {
+      const entry = (userKey: string) => ({ userKey, name: "Mallory", byName: "Ann", at: Date.now() });
+
+      it("blocks in one channel, or everywhere, and lifts a block", async () => {
+        const { blocks } = await open();
+        await blocks.block({ channelKey: "discord:100" }, entry("discord:7"));
+        expect(await blocks.isBlocked("discord:7", ["discord:100"])).toBe(true);
+        // A thread of a blocked channel: the check names both.
+        expect(await blocks.isBlocked("discord:7", ["discord:555", "discord:100"])).toBe(true);
+        expect(await blocks.isBlocked("discord:7", ["discord:101"])).toBe(false);
+        expect(await blocks.isBlocked("discord:70", ["discord:100"])).toBe(false);
+
+        await blocks.block("everywhere", entry("telegram:9"));
+        expect(await blocks.isBlocked("telegram:9", ["telegram:-1"])).toBe(true);
+        expect(await blocks.list("discord:100")).toEqual({
+          here: [expect.objectContaining({ userKey: "discord:7", name: "Mallory", byName: "Ann" })],
+          everywhere: [expect.objectContaining({ userKey: "telegram:9" })],
+        });
+        expect((await blocks.list("discord:101")).here).toEqual([]);
+
+        expect(await blocks.unblock({ channelKey: "discord:100" }, "discord:7")).toBe(true);
+        expect(await blocks.unblock({ channelKey: "discord:100" }, "discord:7")).toBe(false);
+        expect(await blocks.isBlocked("discord:7", ["discord:100"])).toBe(false);
+      });
+
+      it("keeps blocks across closing and reopening the stores", async () => {
+        const before = await open();
+        await before.blocks.block({ channelKey: "telegram:-5" }, entry("telegram:8"));
+        await before.close();
+        const after = await open();
+        expect(await after.blocks.isBlocked("telegram:8", ["telegram:-5"])).toBe(true);
+      });
+    });
+
+    describe("notices", () => {
+      it("lets one of several clients claim a notice, once", async () => {
+        const clients = await Promise.all([open(), open(), open()]);
+        const claims = await Promise.all(clients.flatMap((c) => [c.notices.claim("private-bot", "telegram:5", 60_000), c.notices.claim("private-bot", "telegram:5", 60_000)]));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect(await clients[0]!.notices.claim("private-bot", "telegram:6", 60_000)).toBe(true);
+        expect(await clients[0]!.notices.claim("rate-limit", "telegram:5", 60_000)).toBe(true);
       });
     });
 
