@@ -81,7 +81,11 @@ export function createDispatcher(services: Services): Dispatcher {
       await admitted.refund();
       return;
     }
-    await services.usage.count(message.author.key, message.channel.key, kind);
+    // The answer is out: a counter the store could not take is logged, not told to the user.
+    await services.usage.count(message.author.key, message.channel.key, kind).catch((e: unknown) => {
+      if (!storeDown(e)) throw e;
+      log.warn({ err: e, user: message.author.key }, "could not count a request");
+    });
   }
 
   /**
@@ -94,12 +98,15 @@ export function createDispatcher(services: Services): Dispatcher {
     const verdict = services.access.check(message);
     if (!verdict.allowed) {
       log.debug({ user: message.author.key, channel: message.channel.key }, "not on the access lists; ignored");
-      if (verdict.tell && (await services.notices.claim("private-bot", message.author.key, dayMs))) await reply.send(privateBotNotice);
+      if (verdict.tell && (await whenStoreDown(services.notices.claim("private-bot", message.author.key, dayMs), false, "notices"))) {
+        await reply.send(privateBotNotice);
+      }
       return false;
     }
     const parent = message.place?.parent;
     const channels = parent ? [message.channel.key, `${message.platform}:${parent}`] : [message.channel.key];
-    if (await services.blocks.isBlocked(message.author.key, channels)) {
+    // While the store is away, blocks cannot be read; everything a blocked user could do but `help` needs the store anyway.
+    if (await whenStoreDown(services.blocks.isBlocked(message.author.key, channels), false, "blocks")) {
       log.debug({ user: message.author.key, channel: message.channel.key }, "blocked; ignored");
       return false;
     }
@@ -109,7 +116,8 @@ export function createDispatcher(services: Services): Dispatcher {
   /** Takes one request of the user's limits for this kind of message, or tells them (once per wait) to slow down. */
   async function withinLimits(message: IncomingMessage, reply: Reply, kind: LimitKind): Promise<Admitted | undefined> {
     const exempt = config.limits.exemptModerators && (message.channel.private || (await message.isModerator()));
-    const verdict = await services.limits.take(message.author.key, kind, { moderator: exempt });
+    // Likewise the limits: a command that needs the store fails on its own, and `help` still answers.
+    const verdict = await whenStoreDown(services.limits.take(message.author.key, kind, { moderator: exempt }), unlimited, "limits");
     if (verdict.ok) return verdict;
     if (!(await services.notices.claim("rate-limit", message.author.key, verdict.retryAfterMs))) {
       log.debug({ user: message.author.key }, "over the rate limit again; already told");
@@ -138,6 +146,17 @@ export function createDispatcher(services: Services): Dispatcher {
     });
   }
 
+  /** The store's answer, or `fallback` (with a warning) when the store cannot be reached. */
+  async function whenStoreDown<T>(asked: Promise<T>, fallback: T, what: string): Promise<T> {
+    try {
+      return await asked;
+    } catch (e) {
+      if (!storeDown(e)) throw e;
+      log.warn({ code: "store_unavailable" }, `store unreachable: ${what} not checked for this message`);
+      return fallback;
+    }
+  }
+
   async function answerFailure(e: unknown, message: IncomingMessage, reply: Reply): Promise<void> {
     const known = isParleyError(e) ? e : undefined;
     log[known && known.code !== "internal" ? "warn" : "error"](
@@ -153,6 +172,12 @@ export function createDispatcher(services: Services): Dispatcher {
   }
 
   return { handle, idle: () => queue.idle() };
+}
+
+const unlimited: Admitted = { ok: true, refund: async () => {} };
+
+function storeDown(e: unknown): boolean {
+  return isParleyError(e) && e.code === "store_unavailable";
 }
 
 /** Calls `ask` the first time only; later calls get the same answer. */

@@ -126,7 +126,7 @@ describe("console adapter end to end (child process, fake Ollama)", () => {
     from = bot.stdout().length;
     bot.say("/usage");
     const usage = await bot.waitFor("Token budget", { from });
-    expect(usage).toMatch(/Today \(UTC\): \d+ requests/);
+    expect(usage).toMatch(/Today \(UTC\): \d+ model requests? and \d+ commands?/);
     from = bot.stdout().length;
     bot.say("/frobnicate now");
     expect(await bot.waitFor("Unknown command /frobnicate", { from })).toContain("/help");
