@@ -71,8 +71,12 @@ export const unblock: Command = {
   moderatorOnly: true,
   async run(ctx) {
     const { message, reply, services } = ctx;
-    const target = whoToBlock(ctx, "unblock");
     const scope = scopeOf(ctx);
+    const blocks = await services.blocks.list(scope === "everywhere" ? message.channel.key : scope.channelKey);
+    const asked = whoToBlock(ctx, "unblock");
+    // Named as they were when blocked, when the command gave only their key.
+    const known = [...blocks.here, ...blocks.everywhere].find((b) => b.userKey === asked.key);
+    const target = asked.name === asked.key && known?.name ? { key: asked.key, name: known.name } : asked;
     if (scope === "everywhere") {
       // An owner lifts the block wherever it is: everywhere and here.
       const lifted = await Promise.all([
@@ -86,7 +90,7 @@ export const unblock: Command = {
       await reply.send(`Unblocked ${target.name} in this channel.`);
       return;
     }
-    const everywhere = (await services.blocks.list(scope.channelKey)).everywhere.some((b) => b.userKey === target.key);
+    const everywhere = blocks.everywhere.some((b) => b.userKey === target.key);
     await reply.send(everywhere ? `${target.name} is blocked everywhere by the bot's owner; only an owner can unblock them.` : `${target.name} is not blocked here.`);
   },
 };

@@ -16,6 +16,14 @@ export interface Speaker {
   private?: boolean;
   moderator?: boolean;
   platform?: IncomingMessage["platform"];
+  /** Discord: the server id. */
+  server?: string;
+  /** Discord: a thread's parent channel id. */
+  parent?: string;
+  /** Discord: the author's role ids. */
+  roles?: string[];
+  mentions?: IncomingMessage["mentions"];
+  replyTo?: IncomingMessage["replyTo"];
 }
 
 /** The whole bot in this process, without a platform: messages go straight to the dispatcher. */
@@ -49,11 +57,15 @@ export async function startTestApp(env: Record<string, string | undefined>): Pro
         },
       };
       const user = who.user ?? "1001";
+      const chat = who.channel ?? "-100500";
       await app.dispatcher.handle(
         {
           platform,
-          channel: { key: `${platform}:${who.channel ?? "-100500"}`, private: who.private ?? false },
-          author: { key: `${platform}:${user}`, name: who.name ?? `user${user}` },
+          channel: { key: `${platform}:${chat}`, private: who.private ?? false },
+          place: { chat, ...(who.server ? { server: who.server } : {}), ...(who.parent ? { parent: who.parent } : {}) },
+          author: { key: `${platform}:${user}`, name: who.name ?? `user${user}`, ...(who.roles ? { roles: who.roles } : {}) },
+          ...(who.mentions ? { mentions: who.mentions } : {}),
+          ...(who.replyTo ? { replyTo: who.replyTo } : {}),
           text,
           addressed: true,
           isModerator: async () => who.moderator ?? false,
