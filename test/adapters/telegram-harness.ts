@@ -89,6 +89,8 @@ export async function startRig(
     log: pino({ level: "debug" }, sink),
   };
   await adapter.start(ctx);
+  // Polling starts in the background: updates pushed before the first poll would not meet the bot's allowed_updates.
+  await tg.waitListening(10_000);
   return rig;
 }
 

@@ -464,6 +464,14 @@ export class FakeTelegram {
     await this.waitFor(() => this.delivered.has(id), timeoutMs, `update ${id} to be delivered`);
   }
 
+  /**
+   * Resolves once the bot listens for updates: a long poll is open, or a
+   * webhook is set. From then on its `allowed_updates` decide what is kept.
+   */
+  async waitListening(timeoutMs = 5000): Promise<void> {
+    await this.waitFor(() => this.pollers.length > 0 || this.webhook !== undefined, timeoutMs, "the bot to listen for updates");
+  }
+
   /** Updates not yet confirmed by a later `getUpdates` offset. */
   get pendingUpdates(): number {
     return this.queue.length;
@@ -609,6 +617,7 @@ export class FakeTelegram {
         }
       });
       this.pollers.push(poller);
+      this.notify();
     });
   }
 
