@@ -250,7 +250,7 @@ describe("Telegram blocks, end to end", () => {
     expect(listed).toContain(`Troll (telegram:${troll.id}), by Admin`);
 
     const unblocking = fake.command(group, admin, "unblock", `telegram:${troll.id}`);
-    expect(await answerTo(fake, unblocking)).toBe(`Unblocked telegram:${troll.id} in this channel.`);
+    expect(await answerTo(fake, unblocking)).toBe("Unblocked Troll in this channel.");
     expect(await answerTo(fake, mention(fake, group, troll, "I am back"))).toBe("Echo: Troll: I am back");
     expect(await answerTo(fake, fake.command(group, admin, "blocked"))).toBe("Nobody is blocked here.");
     expect(modelCalls()).not.toContain("Troll: why no answer?");
