@@ -81,10 +81,8 @@ export async function createRedisBackend(opts: RedisBackendOptions): Promise<Bac
       if (changes.length === 0) return [];
       const multi = client.multi();
       for (const { key, add, ttlMs } of changes) {
-        for (const [field, by] of Object.entries(add)) {
-          if (Number.isInteger(by)) multi.hIncrBy(key, field, by);
-          else multi.hIncrByFloat(key, field, by);
-        }
+        // HINCRBYFLOAT for whole numbers too: HINCRBY refuses a field that once took a fraction (a cost of 0 after 0.5).
+        for (const [field, by] of Object.entries(add)) multi.hIncrByFloat(key, field, by);
         if (ttlMs !== undefined) multi.pExpire(key, Math.max(1, Math.round(ttlMs)));
       }
       const replies = (await multi.exec()) as unknown[];
