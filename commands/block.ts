@@ -18,15 +18,24 @@ function targetOf(message: IncomingMessage, args: string): UserRef | undefined {
   if (mention) return named(`discord:${mention[1]}`);
   if (/^-?\d+$/.test(word) && message.platform !== "console") return named(`${message.platform}:${word}`);
   if (message.mentions?.[0]) return message.mentions[0];
+  if (word) {
+    // A name the platform gave no id for (a Telegram @username): never fall back to whoever the message replies to.
+    throw new ParleyError("bad_input", `I can't tell who ${word.slice(0, 40)} is. Reply to one of their messages instead, or give their ${message.platform}:<user id>.`);
+  }
   return message.replyTo?.author;
 }
 
-/** An owner blocks everywhere; a moderator in this channel (a Discord thread's block is its parent channel's). */
+/** An owner blocks everywhere; a moderator in this channel (a Discord thread's or Telegram topic's block is its parent's). */
 function scopeOf(ctx: CommandContext): BlockScope {
   const { message, services } = ctx;
   if (services.access.isOwner(message.author.key)) return "everywhere";
+  return { channelKey: channelOf(message) };
+}
+
+/** The channel blocks are kept for: a thread's or topic's parent, else the message's own channel. */
+function channelOf(message: IncomingMessage): string {
   const parent = message.place?.parent;
-  return { channelKey: parent ? `${message.platform}:${parent}` : message.channel.key };
+  return parent ? `${message.platform}:${parent}` : message.channel.key;
 }
 
 function whoToBlock(ctx: CommandContext, verb: "block" | "unblock"): UserRef {
@@ -34,7 +43,8 @@ function whoToBlock(ctx: CommandContext, verb: "block" | "unblock"): UserRef {
   const target = targetOf(message, args);
   if (!target) {
     const prefix = services.config.prefixes[0];
-    throw new ParleyError("bad_input", `Whom? Reply to one of their messages with ${prefix}${verb}, or write ${prefix}${verb} @name or ${prefix}${verb} ${message.platform}:<user id>.`);
+    const mention = message.platform === "discord" ? ` or ${prefix}${verb} @name` : "";
+    throw new ParleyError("bad_input", `Whom? Reply to one of their messages with ${prefix}${verb}${mention}, or write ${prefix}${verb} ${message.platform}:<user id>.`);
   }
   return target;
 }
@@ -50,6 +60,7 @@ export const block: Command = {
     const { message, reply, services } = ctx;
     const target = whoToBlock(ctx, "block");
     if (target.key === message.author.key) throw new ParleyError("bad_input", "You can't block yourself.");
+    if (target.bot) throw new ParleyError("bad_input", `${target.name} is a bot: I never answer bots anyway.`);
     if (services.access.isOwner(target.key)) throw new ParleyError("not_allowed", `${target.name} owns this bot and can't be blocked.`);
     const scope = scopeOf(ctx);
     if (scope !== "everywhere" && message.channel.private) {
@@ -72,7 +83,7 @@ export const unblock: Command = {
   async run(ctx) {
     const { message, reply, services } = ctx;
     const scope = scopeOf(ctx);
-    const blocks = await services.blocks.list(scope === "everywhere" ? message.channel.key : scope.channelKey);
+    const blocks = await services.blocks.list(channelOf(message));
     const asked = whoToBlock(ctx, "unblock");
     // Named as they were when blocked, when the command gave only their key.
     const known = [...blocks.here, ...blocks.everywhere].find((b) => b.userKey === asked.key);
@@ -81,7 +92,7 @@ export const unblock: Command = {
       // An owner lifts the block wherever it is: everywhere and here.
       const lifted = await Promise.all([
         services.blocks.unblock("everywhere", target.key),
-        services.blocks.unblock({ channelKey: message.channel.key }, target.key),
+        services.blocks.unblock({ channelKey: channelOf(message) }, target.key),
       ]);
       await reply.send(lifted.some(Boolean) ? `Unblocked ${target.name}.` : `${target.name} was not blocked.`);
       return;
@@ -102,8 +113,7 @@ export const blocked: Command = {
   usage: "blocked",
   moderatorOnly: true,
   async run({ message, reply, services }) {
-    const parent = message.place?.parent;
-    const { here, everywhere } = await services.blocks.list(parent ? `${message.platform}:${parent}` : message.channel.key);
+    const { here, everywhere } = await services.blocks.list(channelOf(message));
     if (here.length === 0 && everywhere.length === 0) {
       await reply.send("Nobody is blocked here.");
       return;

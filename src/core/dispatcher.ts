@@ -60,9 +60,13 @@ export function createDispatcher(services: Services): Dispatcher {
       args = parsed.args.trim();
     }
 
-    const restricted = typeof command.moderatorOnly === "function" ? command.moderatorOnly(args) : Boolean(command.moderatorOnly);
+    const { moderatorOnly } = command;
+    const byForm = typeof moderatorOnly === "function";
+    const restricted = byForm ? moderatorOnly(args) : Boolean(moderatorOnly);
     if (restricted && !message.channel.private && !(await message.isModerator())) {
-      await reply.send(`Only ${moderatorWord[message.platform]} can use ${prefix}${command.name}${args ? " " + args.split(/\s+/)[0] : ""} here.`);
+      // Only a command restricted in some forms (`persona NAME`) names the form.
+      const form = byForm && args ? ` ${args.split(/\s+/)[0]}` : "";
+      await reply.send(`Only ${moderatorWord[message.platform]} can use ${prefix}${command.name}${form} here.`);
       return;
     }
 
@@ -96,11 +100,8 @@ export function createDispatcher(services: Services): Dispatcher {
   async function mayUse(message: IncomingMessage, reply: Reply): Promise<boolean> {
     if (services.access.isOwner(message.author.key)) return true;
     const verdict = services.access.check(message);
-    if (!verdict.allowed) {
+    if (!verdict.allowed && !verdict.tell) {
       log.debug({ user: message.author.key, channel: message.channel.key }, "not on the access lists; ignored");
-      if (verdict.tell && (await whenStoreDown(services.notices.claim("private-bot", message.author.key, dayMs), false, "notices"))) {
-        await reply.send(privateBotNotice);
-      }
       return false;
     }
     const parent = message.place?.parent;
@@ -110,7 +111,10 @@ export function createDispatcher(services: Services): Dispatcher {
       log.debug({ user: message.author.key, channel: message.channel.key }, "blocked; ignored");
       return false;
     }
-    return true;
+    if (verdict.allowed) return true;
+    log.debug({ user: message.author.key, channel: message.channel.key, private: true }, "not on the access lists; ignored");
+    if (await whenStoreDown(services.notices.claim("private-bot", message.author.key, dayMs), false, "notices")) await reply.send(privateBotNotice);
+    return false;
   }
 
   /** Takes one request of the user's limits for this kind of message, or tells them (once per wait) to slow down. */

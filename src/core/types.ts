@@ -52,6 +52,8 @@ export interface UserRef {
   /** Namespaced key, e.g. `telegram:42`, `discord:1234…`. */
   key: string;
   name: string;
+  /** A bot's account (the bot itself included): never a target of `block`. */
+  bot?: boolean;
 }
 
 /** Where a message was written, in the platform's own ids. */

@@ -115,7 +115,7 @@ describe("discord adapter: people a message names", () => {
     await bot.waitReceived(3);
     const [, toHuman, toBot] = bot.received.map((r) => r.message);
     expect(toHuman!.replyTo).toEqual({ author: { key: `discord:${member.id}`, name: "Ada L." }, text: "buy cheap coins, @Grace" });
-    expect(toBot!.replyTo).toEqual({ author: { key: `discord:${fake.bot.id}`, name: "Parley" }, text: "I am listening" });
+    expect(toBot!.replyTo).toEqual({ author: { key: `discord:${fake.bot.id}`, name: "Parley", bot: true }, text: "I am listening" });
     expect(bot.received[0]!.message.replyTo).toBeUndefined();
   });
 });

@@ -240,11 +240,11 @@ describe("telegram inbound: where and whom (for the access lists and /block)", (
     tg.groupMessage(forum, ada, "in a topic", { mention: true, threadId: 5 });
     await rig.waitReceived(3);
     const places = Object.fromEntries(rig.received.map((r) => [r.message.channel.key, r.message.place]));
-    // Exactly these: Telegram has no server and no parent; a forum topic is still its group.
+    // Exactly these: Telegram has no server; a forum topic is still its group, which is its parent (blocks made there hold in every topic).
     expect(places).toEqual({
       "telegram:501": { chat: "501" },
       "telegram:-1001234567890": { chat: "-1001234567890" },
-      "telegram:-1009876:5": { chat: "-1009876" },
+      "telegram:-1009876:5": { chat: "-1009876", parent: "-1009876" },
     });
   });
 
@@ -298,7 +298,7 @@ describe("telegram inbound: where and whom (for the access lists and /block)", (
     expect(replies).toEqual([
       { author: { key: `telegram:${troll.id}`, name: "Troll" }, text: "something rude" },
       { author: { key: `telegram:${troll.id}`, name: "Troll" }, text: "a rude picture" },
-      { author: { key: `telegram:${tg.bot.id}`, name: "Parley" }, text: "I spoke" },
+      { author: { key: `telegram:${tg.bot.id}`, name: "Parley", bot: true }, text: "I spoke" },
       undefined,
     ]);
     expect(rig.received.at(-1)!.message).not.toHaveProperty("replyTo");

@@ -122,3 +122,32 @@ describe("blocks", () => {
     expect(await b.say("hi", { ...where, channel: "222222222222222223", user: "444444444444444445" })).toMatch(echo("hi"));
   });
 });
+
+describe("blocks, odd cases", () => {
+  it("a blocked stranger gets silence, not the private-bot sentence", async () => {
+    const b = await start({ PARLEY_OWNERS: "telegram:9", TELEGRAM_ALLOWED_USERS: "42" });
+    expect(await b.say("/block telegram:7", { user: "9", channel: "9", private: true })).toMatch(/^Blocked telegram:7 everywhere/);
+    expect(await b.say("hello?", { user: "7", channel: "7", private: true })).toBe("");
+  });
+
+  it("never blocks a bot, nor guesses who an unknown @name is", async () => {
+    const b = await start();
+    const mod = { user: "1", channel: "-10", moderator: true };
+    expect(await b.say("/block", { ...mod, replyTo: { author: { key: "telegram:5000", name: "Parley", bot: true }, text: "hi" } })).toBe(
+      "Parley is a bot: I never answer bots anyway.",
+    );
+    // On Telegram an @username carries no id: the reply's author must not be blocked in its place.
+    expect(await b.say("/block @someone", { ...mod, replyTo: { author: { key: "telegram:7", name: "Ann" }, text: "hi" } })).toMatch(/^I can't tell who @someone is\./);
+    expect(await b.say("hi", { user: "7", channel: "-10" })).toMatch(echo("hi"));
+  });
+
+  it("a block made in a Telegram forum topic holds in every topic of the group", async () => {
+    const b = await start();
+    const topic = (n: number) => ({ channel: `-100777:${n}`, parent: "-100777" });
+    expect(await b.say("/block telegram:7", { ...topic(3), user: "1", moderator: true })).toMatch(/^Blocked telegram:7 in this channel/);
+    expect(await b.say("hi", { ...topic(4), user: "7" })).toBe("");
+    expect(await b.say("hi", { channel: "-100777", user: "7" })).toBe("");
+    expect(await b.say("/unblock telegram:7", { ...topic(5), user: "1", moderator: true })).toBe("Unblocked telegram:7 in this channel.");
+    expect(await b.say("hi", { ...topic(4), user: "7" })).toMatch(echo("hi"));
+  });
+});

@@ -32,5 +32,5 @@ export function rolesOf(member: GuildMember | APIInteractionGuildMember | null |
 /** Someone as the core names them: by key, and by their display name in this server when known. */
 export function userRefOf(user: User, member?: GuildMember | APIInteractionDataResolvedGuildMember | null): UserRef {
   const nick = member instanceof GuildMember ? member.displayName : (member?.nick ?? undefined);
-  return { key: `discord:${user.id}`, name: nick ?? user.displayName };
+  return { key: `discord:${user.id}`, name: nick ?? user.displayName, ...(user.bot ? { bot: true } : {}) };
 }

@@ -76,7 +76,7 @@ export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMe
 }
 
 function userRef(user: User): UserRef {
-  return { key: `telegram:${user.id}`, name: displayName(user) };
+  return { key: `telegram:${user.id}`, name: displayName(user), ...(user.is_bot ? { bot: true } : {}) };
 }
 
 /**

@@ -129,7 +129,8 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
     return {
       platform: "telegram",
       channel: { key: inbound.channelKey, private: inbound.isPrivate, title: inbound.title },
-      place: { chat: String(inbound.chatId) },
+      // A forum topic's parent is its group: a block or an access rule for the group holds in every topic.
+      place: { chat: String(inbound.chatId), ...(inbound.threadId !== undefined ? { parent: String(inbound.chatId) } : {}) },
       author: { key: inbound.authorKey, name: inbound.authorName },
       text: inbound.text,
       addressed: inbound.addressed,
