@@ -203,9 +203,10 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 /** Names the setting in the words a user wrote it: the env variable when it came from there. */
 function describe(error: z.ZodError): string {
   const issue = error.issues[0]!;
+  const path = issue.path.join(".");
   // `access.owners.0` is the first of the list that `access.owners` (PARLEY_OWNERS) holds.
-  const path = issue.path.filter((part) => typeof part !== "number").join(".");
-  const variable = Object.entries(envPaths).find(([, p]) => p === path)?.[0];
+  const listPath = issue.path.filter((part) => typeof part !== "number").join(".");
+  const variable = Object.entries(envPaths).find(([, p]) => p === listPath)?.[0];
   const name = variable ? `${path} (${variable})` : path || "config";
   if (issue.code === "unrecognized_keys") {
     const where = path ? ` in ${path}` : "";

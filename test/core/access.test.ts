@@ -122,7 +122,7 @@ describe("access lists", () => {
     });
     expect(config.limits.commandsPerMinute).toBe(12);
     expect(config.budgets).toMatchObject({ dailyTokens: 100_000, dailyCost: 2.5, whenSpent: "refuse" });
-    expect(() => loadConfig(botEnv({ PARLEY_OWNERS: "42" }))).toThrow(/access\.owners \(PARLEY_OWNERS\).*telegram:42/);
+    expect(() => loadConfig(botEnv({ PARLEY_OWNERS: "42" }))).toThrow(/access\.owners\.0 \(PARLEY_OWNERS\).*telegram:42/);
     expect(() => loadConfig(botEnv({ TELEGRAM_ALLOWED_USERS: "bob" }))).toThrow(/access\.telegram\.users.*Telegram ids/);
     expect(() => loadConfig(botEnv({ DISCORD_ALLOW_DMS: "maybe" }))).toThrow(/DISCORD_ALLOW_DMS must be true or false/);
   });
