@@ -121,7 +121,7 @@ export function createDispatcher(services: Services): Dispatcher {
   async function withinLimits(message: IncomingMessage, reply: Reply, kind: LimitKind): Promise<Admitted | undefined> {
     const exempt = config.limits.exemptModerators && (message.channel.private || (await message.isModerator()));
     // Likewise the limits: a command that needs the store fails on its own, and `help` still answers.
-    const verdict = await whenStoreDown(services.limits.take(message.author.key, kind, { moderator: exempt }), unlimited, "limits");
+    const verdict = await whenStoreDown(services.limits.take(message.author.key, kind, { moderator: exempt }), unchecked, "limits");
     if (verdict.ok) return verdict;
     if (!(await services.notices.claim("rate-limit", message.author.key, verdict.retryAfterMs))) {
       log.debug({ user: message.author.key }, "over the rate limit again; already told");
@@ -178,7 +178,8 @@ export function createDispatcher(services: Services): Dispatcher {
   return { handle, idle: () => queue.idle() };
 }
 
-const unlimited: Admitted = { ok: true, refund: async () => {} };
+/** A request let through unchecked (the store was away): nothing to give back. */
+const unchecked: Admitted = { ok: true, refund: async () => {} };
 
 function storeDown(e: unknown): boolean {
   return isParleyError(e) && e.code === "store_unavailable";
