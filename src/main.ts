@@ -38,6 +38,41 @@ async function chooseAdapters(config: Config): Promise<Adapter[]> {
   return adapters;
 }
 
+/** npm hands its own copy of a signal to the bot: two within this many milliseconds are one. */
+const SAME_SIGNAL_MS = 500;
+
+/**
+ * SIGINT and SIGTERM stop the bot: no new messages, answers in flight
+ * finished, then exit 0; past `graceMs` it quits anyway. A second signal
+ * (not npm's echo of the first) quits at once.
+ */
+function stopOnSignals(stop: () => Promise<void>, graceMs: number, log: ReturnType<typeof createLogger>): void {
+  let firstAt: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const now = Date.now();
+    if (firstAt !== undefined) {
+      if (now - firstAt < SAME_SIGNAL_MS) return;
+      log.warn({ signal }, "second signal: quitting without waiting for answers in flight");
+      process.exit(1);
+    }
+    firstAt = now;
+    log.info({ signal, graceMs }, "stopping: finishing the answers in flight");
+    setTimeout(() => {
+      log.warn({ graceMs }, "answers still in flight after the shutdown grace period; quitting");
+      process.exit(0);
+    }, graceMs).unref();
+    void stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, "could not stop cleanly");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -64,13 +99,7 @@ async function main(): Promise<void> {
     process.stderr.write(`parley: could not start: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const shutdown = async (signal: string) => {
-    log.info({ signal }, "stopping");
-    await app.stop();
-    process.exit(0);
-  };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  stopOnSignals(() => app.stop(), config.shutdownGraceMs, log);
 
   if (adapters.every((a) => a.platform === "console")) {
     await app.done;

@@ -1,11 +1,16 @@
+import { readFileSync } from "node:fs";
 import { runDoctor } from "./doctor.js";
 import { listModels } from "./models.js";
 
 const usage = `Usage: parley <command>
 
-  start    start the bot (as npm start)
-  doctor   check the configuration, platform tokens, model providers and Redis
-  models   list the models of every configured provider
+  start      start the bot (as npm start)
+  doctor     check the configuration, platform tokens, model providers and Redis
+  models     list the models of every configured provider
+  --version  print the version
+  --help     print this
+
+Settings come from the environment and parley.yaml: see the README.
 `;
 
 const [command] = process.argv.slice(2);
@@ -16,11 +21,19 @@ switch (command) {
   case "models":
     process.exitCode = await listModels(process.env, process.stdout);
     break;
+  case "--version":
+  case "-v":
+  case "version": {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    process.stdout.write(`parley ${version}\n`);
+    break;
+  }
   case "start":
     process.argv.splice(2, 1);
     await import("../main.js");
     break;
   default:
     process.stdout.write(usage);
-    process.exitCode = command === undefined || command === "help" || command === "--help" ? 0 : 2;
+    if (command !== undefined && !["help", "--help", "-h"].includes(command)) process.stderr.write(`parley: unknown command ${command}\n`);
+    process.exitCode = command === undefined || ["help", "--help", "-h"].includes(command) ? 0 : 2;
 }

@@ -36,6 +36,7 @@ const envPaths: Record<string, string> = {
   OPENAI_BASE_URL: "llm.openaiBaseUrl",
   REDIS_URL: "redisUrl",
   LOG_LEVEL: "logLevel",
+  PARLEY_SHUTDOWN_GRACE_MS: "shutdownGraceMs",
   PARLEY_PREFIXES: "prefixes",
   PARLEY_PERSONA_DIR: "personaDir",
   PARLEY_DEFAULT_PERSONA: "defaultPersona",
@@ -148,7 +149,8 @@ function readProviderKeys(config: Config, env: Env): void {
 }
 
 function readConfigFile(env: Env): Record<string, unknown> {
-  const explicit = env.PARLEY_CONFIG;
+  // An empty PARLEY_CONFIG= (a cleared variable, a bare .env line) means no file, like every other empty variable.
+  const explicit = env.PARLEY_CONFIG?.trim() || undefined;
   const path = resolve(explicit ?? "parley.yaml");
   if (!explicit && !existsSync(path)) return {};
   let text: string;

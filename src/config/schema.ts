@@ -375,6 +375,12 @@ export const configSchema = z
     redisUrl: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
     /** pino level. @defaultValue `info` */
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /**
+     * On SIGTERM or Ctrl-C, how long answers in flight may take to finish
+     * before the bot quits anyway, in milliseconds. Keep it below the
+     * orchestrator's own wait (Docker's `stop_grace_period`). @defaultValue 20_000
+     */
+    shutdownGraceMs: positiveInt.default(20_000),
     /** Start the console adapter even when platform tokens are set (`--console`). @defaultValue false */
     console: z.boolean().default(false),
   })

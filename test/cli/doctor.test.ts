@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -115,5 +116,19 @@ describe("parley doctor and parley models", () => {
     const down = await parley(["models"], { ...healthy(), OLLAMA_HOST: `http://127.0.0.1:${await unusedPort()}` });
     expect(down.out).toContain("ollama: not answering");
     expect(down.code).toBe(1);
+  });
+});
+
+describe("parley --help and --version", () => {
+  it("prints its version and its usage, and refuses an unknown command", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    expect(await parley(["--version"], botEnv({}))).toMatchObject({ code: 0, out: `parley ${version}\n` });
+    const help = await parley(["--help"], botEnv({}));
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^Usage: parley <command>/);
+    expect(help.out).toContain("doctor");
+    const unknown = await parley(["bogus"], botEnv({}));
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("unknown command bogus");
   });
 });

@@ -66,6 +66,12 @@ describe("values written the way people write them", () => {
     expect(refusal("llm:\n  keepAlive: forever\n")).toContain("llm.keepAlive");
   });
 
+  it("reads an empty PARLEY_CONFIG as no file, like every other empty variable", () => {
+    const config = loadConfig({ PARLEY_CONFIG: "", PARLEY_SHUTDOWN_GRACE_MS: "5000" });
+    expect(config.shutdownGraceMs).toBe(5000);
+    expect(loadConfig({ PARLEY_CONFIG: "  " }).shutdownGraceMs).toBe(20_000);
+  });
+
   it("takes one prefix written as a string", () => {
     expect(load('prefixes: "!"\n').prefixes).toEqual(["!"]);
     expect(load('prefixes: "/ !"\n').prefixes).toEqual(["/", "!"]);
