@@ -1,3 +1,4 @@
+import { blockChannels } from "../src/core/access.js";
 import { ParleyError } from "../src/core/errors.js";
 import type { CommandContext, Command, IncomingMessage, UserRef } from "../src/core/types.js";
 import type { Block, BlockScope } from "../src/store/blocks.js";
@@ -34,8 +35,7 @@ function scopeOf(ctx: CommandContext): BlockScope {
 
 /** The channel blocks are kept for: a thread's or topic's parent, else the message's own channel. */
 function channelOf(message: IncomingMessage): string {
-  const parent = message.place?.parent;
-  return parent ? `${message.platform}:${parent}` : message.channel.key;
+  return blockChannels(message).at(-1)!;
 }
 
 function whoToBlock(ctx: CommandContext, verb: "block" | "unblock"): UserRef {

@@ -8,6 +8,7 @@
  */
 import type { Logger } from "pino";
 import type { BudgetsConfig } from "../config/schema.js";
+import type { DailyUsage } from "../store/types.js";
 import type { Spent, SpentSoFar, UsageLedger } from "../store/usage.js";
 
 /** What one message is about to cost: its prompt, priced for the model that would answer it. */
@@ -84,11 +85,7 @@ export class Budgets {
       const spent = today.user.promptTokens + today.user.completionTokens;
       if (spent + estimate.tokens > this.#userTokens) return { ok: false, message: overUserBudget(spent, this.#userTokens, estimate.tokens) };
     }
-    const spentOf = (cap: Cap) => {
-      const usage = today[cap.of];
-      return cap.measure === "tokens" ? usage.promptTokens + usage.completionTokens : usage.cost;
-    };
-    const reached = this.#caps.find((cap) => spentOf(cap) + estimate[cap.measure] > cap.limit);
+    const reached = this.#caps.find((cap) => spentOn(cap, today[cap.of]) + estimate[cap.measure] > cap.limit);
     if (!reached) return { ok: true };
     if (this.#config.whenSpent === "fallback" && this.#config.freeModel) {
       return { ok: "free", model: this.#config.freeModel, note: `answered by ${this.#config.freeModel}: ${lowerFirst(reached.spent)}` };
@@ -122,8 +119,7 @@ export class Budgets {
     if (this.#caps.length === 0) return [];
     const [total, channel] = await Promise.all([this.#usage.totalToday(), this.#usage.channelToday(channelKey)]);
     const lines = this.#caps.map((cap) => {
-      const usage = cap.of === "total" ? total : channel;
-      const spent = cap.measure === "tokens" ? usage.promptTokens + usage.completionTokens : usage.cost;
+      const spent = spentOn(cap, cap.of === "total" ? total : channel);
       const show = cap.measure === "tokens" ? (n: number) => `${n.toLocaleString("en")} tokens` : this.#formatCost;
       const where = cap.of === "channel" ? "this channel" : "the bot";
       return `• ${where}: ${show(Math.max(0, cap.limit - spent))} left of ${show(cap.limit)} today`;
@@ -131,6 +127,11 @@ export class Budgets {
     const then = this.#config.whenSpent === "fallback" ? `then ${this.#config.freeModel} answers` : "then messages are refused";
     return [`Budgets (reset at midnight UTC; ${then}):`, ...lines];
   }
+}
+
+/** What a cap measures of a day's counters: tokens, or cost. */
+function spentOn(cap: Cap, usage: DailyUsage): number {
+  return cap.measure === "tokens" ? usage.promptTokens + usage.completionTokens : usage.cost;
 }
 
 function crossed(before: number, after: number, threshold: number): boolean {

@@ -108,6 +108,16 @@ export class AccessPolicy {
   }
 }
 
+/**
+ * The channels a message's blocks are kept for: its own, and the parent a
+ * thread or forum topic belongs to (a block made there holds in all of it).
+ * The last one is where a moderator's block is kept.
+ */
+export function blockChannels(message: Pick<IncomingMessage, "platform" | "channel" | "place">): string[] {
+  const parent = message.place?.parent;
+  return parent ? [message.channel.key, `${message.platform}:${parent}`] : [message.channel.key];
+}
+
 /** An empty list allows everything; a set one only what it holds. */
 function allows(list: ReadonlySet<string>, id: string | undefined): boolean {
   return list.size === 0 || (id !== undefined && list.has(id));

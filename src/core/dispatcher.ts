@@ -1,4 +1,4 @@
-import { privateBotNotice } from "./access.js";
+import { blockChannels, privateBotNotice } from "./access.js";
 import type { MessageHandler } from "./adapter.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { isParleyError } from "./errors.js";
@@ -104,10 +104,8 @@ export function createDispatcher(services: Services): Dispatcher {
       log.debug({ user: message.author.key, channel: message.channel.key }, "not on the access lists; ignored");
       return false;
     }
-    const parent = message.place?.parent;
-    const channels = parent ? [message.channel.key, `${message.platform}:${parent}`] : [message.channel.key];
     // While the store is away, blocks cannot be read; everything a blocked user could do but `help` needs the store anyway.
-    if (await whenStoreDown(services.blocks.isBlocked(message.author.key, channels), false, "blocks")) {
+    if (await whenStoreDown(services.blocks.isBlocked(message.author.key, blockChannels(message)), false, "blocks")) {
       log.debug({ user: message.author.key, channel: message.channel.key }, "blocked; ignored");
       return false;
     }
