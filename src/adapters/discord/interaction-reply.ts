@@ -8,7 +8,7 @@ import type { ChatInputCommandInteraction } from "discord.js";
 import type { Logger } from "pino";
 import { ParleyError } from "../../core/errors.js";
 import type { Pacer } from "../shared/pacer.js";
-import { streamLiveMessage } from "../shared/live-message.js";
+import { FIRST_MESSAGE_DELAY_MS, streamLiveMessage } from "../shared/live-message.js";
 import { splitMessage } from "../shared/split.js";
 import { fromDiscordError, reasonOf } from "./errors.js";
 import { DISCORD_MAX_LENGTH } from "./limits.js";
@@ -55,6 +55,8 @@ export function createInteractionReply(
       return streamLiveMessage(deltas, {
         maxLength: DISCORD_MAX_LENGTH,
         pacer,
+        // "… is thinking" is up already: a fast short answer fills it in once, whole, rather than a fragment and an edit.
+        firstMessageDelayMs: FIRST_MESSAGE_DELAY_MS,
         send: post,
         async edit(handle, text) {
           try {

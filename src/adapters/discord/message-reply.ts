@@ -10,7 +10,7 @@ import { DiscordAPIError, RESTJSONErrorCodes, type Message, type SendableChannel
 import type { Logger } from "pino";
 import type { Reply } from "../../core/types.js";
 import type { Pacer } from "../shared/pacer.js";
-import { streamLiveMessage } from "../shared/live-message.js";
+import { FIRST_MESSAGE_DELAY_MS, streamLiveMessage } from "../shared/live-message.js";
 import { splitMessage } from "../shared/split.js";
 import { createTypingIndicator } from "../shared/typing.js";
 import { fromDiscordError, reasonOf } from "./errors.js";
@@ -72,6 +72,8 @@ export function createMessageReply(source: Message, pacer: Pacer, log: Logger): 
         return await streamLiveMessage(deltas, {
           maxLength: DISCORD_MAX_LENGTH,
           pacer,
+          // A fast short answer is posted whole, not as a fragment and an edit 1.2 s later.
+          firstMessageDelayMs: FIRST_MESSAGE_DELAY_MS,
           send: post,
           async edit(message, text) {
             try {

@@ -7,6 +7,15 @@
 import { createPacer, type Pacer } from "./pacer.js";
 import { splitMessage } from "./split.js";
 
+/**
+ * How long a chat reply holds its first message once the first text has
+ * arrived, in milliseconds: a fast short answer then goes out whole in one
+ * message instead of a fragment completed by an edit a pacer interval
+ * later. Short enough that a slow answer still shows at once. Every
+ * platform's streamed answers use it (`firstMessageDelayMs`).
+ */
+export const FIRST_MESSAGE_DELAY_MS = 400;
+
 /** Where a live message is shown: one platform, one chat. */
 export interface LiveMessageTarget<H> {
   /** The platform's message length limit, in UTF-16 code units (Telegram 4096, Discord 2000). */
@@ -26,7 +35,7 @@ export interface LiveMessageTarget<H> {
    * After the first visible text arrives, wait this long (milliseconds) for
    * more before the first message, so a short fast answer goes out whole in
    * one call instead of a fragment plus an edit. Keep it well under a
-   * second. @defaultValue 0
+   * second; chat replies use {@link FIRST_MESSAGE_DELAY_MS}. @defaultValue 0
    */
   firstMessageDelayMs?: number;
   /**

@@ -5,7 +5,7 @@
  */
 import type { Api } from "grammy";
 import type { Reply } from "../../core/types.js";
-import { streamLiveMessage, type LiveMessageTarget } from "../shared/live-message.js";
+import { FIRST_MESSAGE_DELAY_MS, streamLiveMessage, type LiveMessageTarget } from "../shared/live-message.js";
 import type { Pacer } from "../shared/pacer.js";
 import { createTypingIndicator } from "../shared/typing.js";
 import { isNotModified, isRefusedRequest } from "./errors.js";
@@ -13,12 +13,6 @@ import { defuseMentions, markdownToTelegramHtml, visibleText } from "./format.js
 
 /** Telegram's limit on a message's text, in UTF-16 code units after entity parsing. */
 export const TELEGRAM_MAX_LENGTH = 4096;
-
-/**
- * A fast short answer goes out whole in one message rather than as a
- * fragment and an edit seconds later (groups edit only every 3 s).
- */
-const FIRST_MESSAGE_DELAY_MS = 400;
 
 /** Telegram shows "typing…" for about 5 s; re-send a little before it fades. */
 const TYPING_EVERY_MS = 4_000;
@@ -129,6 +123,7 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
   const target = (html: boolean): LiveMessageTarget<number> => ({
     maxLength: TELEGRAM_MAX_LENGTH,
     pacer: deps.pacer,
+    // A fast short answer goes out whole rather than as a fragment and an edit seconds later (groups edit every 3 s).
     firstMessageDelayMs: html ? FIRST_MESSAGE_DELAY_MS : 0,
     // Answers following each other in one chat stay an interval apart too (groups: 20 messages a minute).
     paceFirstMessage: true,
