@@ -39,7 +39,7 @@ export const chat: Command = {
   usage: "chat <text>",
   options: [{ name: "text", description: "What to say", required: true }],
   callsModel: true,
-  async run({ message, reply, args, services }) {
+  async run({ message, reply, args, services, signal }) {
     const { config, history, usage, llm, budgets } = services;
     const channel = message.channel.key;
     if (!args.replace(INVISIBLE, "")) {
@@ -71,7 +71,7 @@ export const chat: Command = {
     if (spend.ok === false) throw new ParleyError("budget_exceeded", spend.message);
     if (spend.ok === "free") choice = llm.named(spend.model);
 
-    const answer = new AnswerStream(llm.chat(choice, messages, { temperature: persona.temperature }));
+    const answer = new AnswerStream(llm.chat(choice, messages, { temperature: persona.temperature, signal }));
     reply.typing();
     await reply.stream(spend.ok === "free" ? withNote(answer.shown(), answer, spend.note) : answer.shown());
     const record = async (tokens: TokenUsage, target?: string) => {
@@ -82,7 +82,7 @@ export const chat: Command = {
     const estimated = { promptTokens: estimatedPrompt, completionTokens: estimateTokens(answer.text) };
     if (answer.cut || !answer.done) {
       // Half an answer is not stored (the next prompt would build on it), but its tokens were spent.
-      services.log.warn({ channel, code: answer.cut?.code, detail: answer.cut?.message }, "answer cut off; not stored");
+      services.log[answer.cut?.code === "stopped" ? "info" : "warn"]({ channel, code: answer.cut?.code, detail: answer.cut?.message }, "answer cut off; not stored");
       await sendHeadsUp(reply, await record(estimated));
       return;
     }

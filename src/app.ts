@@ -27,6 +27,11 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** The end of the grace period kept for marking stopped answers in the chat: a quarter, at most 5 s. */
+function markingMs(graceMs: number): number {
+  return Math.min(5_000, Math.floor(graceMs / 4));
+}
+
 /** Builds the services, the dispatcher and starts every adapter. */
 export async function startApp({ config, log, adapters }: AppOptions): Promise<App> {
   const personas = personaCatalogFor(config);
@@ -98,8 +103,18 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     done,
     stop() {
       stopping ??= (async () => {
-        await Promise.allSettled(started.map((a) => a.stop()));
-        await dispatcher.idle();
+        // Answers still running when the grace period nears its end are ended and marked, so they reach the chat.
+        const graceMs = config.shutdownGraceMs;
+        const cutoff = setTimeout(() => {
+          log.warn({ graceMs }, "shutdown grace period ending: stopping the answers in flight");
+          dispatcher.stopAnswers();
+        }, graceMs - markingMs(graceMs));
+        try {
+          await Promise.allSettled(started.map((a) => a.stop()));
+          await dispatcher.idle();
+        } finally {
+          clearTimeout(cutoff);
+        }
         await stores.close();
       })();
       return stopping;

@@ -30,6 +30,7 @@ const envPaths: Record<string, string> = {
   LLM_PROVIDER: "llm.provider",
   LLM_MODEL: "llm.model",
   LLM_TIMEOUT_MS: "llm.timeoutMs",
+  LLM_MAX_ANSWER_MS: "llm.maxAnswerMs",
   LLM_TEMPERATURE: "llm.temperature",
   OLLAMA_HOST: "llm.ollamaHost",
   OLLAMA_KEEP_ALIVE: "llm.keepAlive",

@@ -172,6 +172,12 @@ const llmSchema = z
     apiKey: z.string().optional(),
     /** Longest wait for the first token, and between tokens, in milliseconds. @defaultValue 60_000 */
     timeoutMs: positiveInt.default(60_000),
+    /**
+     * Longest time one message may wait on models, in milliseconds: every
+     * try and fallback together. Past it the answer is ended, so a hung
+     * server cannot hold a channel. @defaultValue 90_000
+     */
+    maxAnswerMs: positiveInt.default(90_000),
     /** Sampling temperature (0–2) when the persona sets none. Unset: the model server's own default. */
     temperature: z.number().min(0).max(2).optional(),
     /** Several providers by name; replaces the single-provider settings above. Unset: the single provider of `provider`. */

@@ -1,7 +1,7 @@
 import { blockChannels, privateBotNotice } from "./access.js";
 import type { MessageHandler } from "./adapter.js";
 import { KeyedQueue } from "./keyed-queue.js";
-import { isParleyError } from "./errors.js";
+import { isParleyError, stoppedBy } from "./errors.js";
 import { parseCommand } from "./parse.js";
 import type { Admitted, LimitKind } from "../ratelimit/user-limits.js";
 import type { Services } from "./services.js";
@@ -19,9 +19,17 @@ export interface Dispatcher {
   handle: MessageHandler;
   /** Resolves when every message received so far has been answered. */
   idle(): Promise<void>;
+  /**
+   * The bot is shutting down and its grace period is running out: answers
+   * in flight end now, marked as stopped, and messages still waiting are
+   * told the bot is restarting.
+   */
+  stopAnswers(): void;
 }
 
 const dayMs = 86_400_000;
+/** A message waiting this long behind another in its channel is told why. */
+const STILL_ANSWERING_AFTER_MS = 2_000;
 
 /**
  * The one path every message takes: access lists and blocks, parse, check
@@ -34,8 +42,11 @@ export function createDispatcher(services: Services): Dispatcher {
   if (!chat) throw new Error("the chat command is not registered");
   const queue = new KeyedQueue();
   const { config, log } = services;
+  const shutdown = new AbortController();
+  /** `channel\nauthor` of members told that the bot is busy in that channel, until their message's turn comes. */
+  const toldWaiting = new Set<string>();
 
-  async function handleOne(message: IncomingMessage, reply: Reply): Promise<void> {
+  async function handleOne(message: IncomingMessage, reply: Reply, signal: AbortSignal): Promise<void> {
     if (!(await mayUse(message, reply))) return;
     const text = message.text.trim();
     if (text.length > config.maxInputChars) {
@@ -75,7 +86,7 @@ export function createDispatcher(services: Services): Dispatcher {
     if (!admitted) return;
     let outcome: void | "unanswered";
     try {
-      outcome = await command.run({ message, reply, args, services });
+      outcome = await command.run({ message, reply, args, services, signal });
     } catch (e) {
       // A message the bot failed to answer costs the user nothing; the failure is answered by the caller.
       await admitted.refund().catch((refundError: unknown) => log.warn({ err: refundError, user: message.author.key }, "could not give back a request"));
@@ -136,16 +147,37 @@ export function createDispatcher(services: Services): Dispatcher {
     // Owners are moderators everywhere.
     const owner = services.access.isOwner(incoming.author.key);
     const message: IncomingMessage = { ...incoming, isModerator: owner ? async () => true : askedOnce(() => incoming.isModerator()) };
+    const waitingKey = `${message.channel.key}\n${message.author.key}`;
+    const waitNotice = queue.busy(message.channel.key) ? setTimeout(() => void tellWaiting(message, reply, waitingKey), STILL_ANSWERING_AFTER_MS) : undefined;
     await queue.run(message.channel.key, async () => {
+      clearTimeout(waitNotice);
+      toldWaiting.delete(waitingKey);
       const started = Date.now();
+      const signal = reply.signal ? AbortSignal.any([shutdown.signal, reply.signal]) : shutdown.signal;
       try {
-        await handleOne(message, reply);
+        await handleOne(message, reply, signal);
       } catch (e) {
         await answerFailure(e, message, reply);
       } finally {
         log.debug({ channel: message.channel.key, ms: Date.now() - started }, "message handled");
       }
     });
+  }
+
+  /**
+   * A member whose message waits behind a slow answer is told why, once
+   * while they wait. Only the access lists are asked (no store read), so a
+   * stranger in a group still gets silence.
+   */
+  async function tellWaiting(message: IncomingMessage, reply: Reply, waitingKey: string): Promise<void> {
+    if (toldWaiting.has(waitingKey)) return;
+    if (!services.access.isOwner(message.author.key) && !services.access.check(message).allowed) return;
+    toldWaiting.add(waitingKey);
+    try {
+      await reply.send("I'm still answering an earlier message here; yours is next in line.");
+    } catch (e) {
+      log.warn({ err: e, channel: message.channel.key }, "could not say the bot is busy");
+    }
   }
 
   /** The store's answer, or `fallback` (with a warning) when the store cannot be reached. */
@@ -161,6 +193,15 @@ export function createDispatcher(services: Services): Dispatcher {
 
   async function answerFailure(e: unknown, message: IncomingMessage, reply: Reply): Promise<void> {
     const known = isParleyError(e) ? e : undefined;
+    if (known?.code === "stopped") {
+      // Stopped by the person asking: their adapter marks it. Stopped by a shutdown: they may ask again soon.
+      log.info({ channel: message.channel.key, user: message.author.key, why: known.userMessage }, "answer stopped");
+      if (reply.signal?.aborted) return;
+      await reply.send("The bot is restarting; please send that again in a moment.").catch((sendError: unknown) => {
+        log.warn({ err: sendError, channel: message.channel.key }, "could not say the bot is restarting");
+      });
+      return;
+    }
     log[known && known.code !== "internal" ? "warn" : "error"](
       { err: e, channel: message.channel.key, user: message.author.key, code: known?.code },
       "message failed",
@@ -173,7 +214,11 @@ export function createDispatcher(services: Services): Dispatcher {
     }
   }
 
-  return { handle, idle: () => queue.idle() };
+  return {
+    handle,
+    idle: () => queue.idle(),
+    stopAnswers: () => shutdown.abort(stoppedBy.restart()),
+  };
 }
 
 /** A request let through unchecked (the store was away): nothing to give back. */

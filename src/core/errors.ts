@@ -14,6 +14,7 @@ export type ErrorCode =
   | "provider_bad_response" // a body that is not what the protocol says
   | "stream_cut" // the answer stopped before its end
   | "store_unavailable" // Redis (or another store) did not answer
+  | "stopped" // the person asking stopped the answer, or the bot is shutting down
   | "platform_error" // Discord or Telegram refused or failed a call
   | "rate_limited" // the user is over a rate limit
   | "budget_exceeded" // the user's daily token budget is spent
@@ -42,6 +43,14 @@ export class ParleyError extends Error {
     this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+/** Why an answer was stopped before its end: the reason an answer's abort signal carries. */
+export const stoppedBy = {
+  /** The person asking stopped it (Ctrl-C in the terminal). */
+  user: () => new ParleyError("stopped", "stopped"),
+  /** The bot is shutting down and the grace period is running out. */
+  restart: () => new ParleyError("stopped", "stopped: the bot is restarting"),
+};
 
 /** Narrows an unknown caught value to a `ParleyError`. */
 export function isParleyError(e: unknown): e is ParleyError {

@@ -25,6 +25,11 @@ export class KeyedQueue {
     return result;
   }
 
+  /** A task is running or waiting under `key`: one queued now would wait. */
+  busy(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
   /** Resolves when every task queued so far, and any queued meanwhile, has settled. */
   async idle(): Promise<void> {
     while (this.#tails.size > 0) await Promise.all(this.#tails.values());

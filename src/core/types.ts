@@ -79,6 +79,12 @@ export interface Reply {
    * stays shown and the error is rethrown.
    */
   stream(deltas: AsyncIterable<string>): Promise<string>;
+  /**
+   * Aborts when the person asking stops this answer (Ctrl-C in the
+   * terminal), with `stoppedBy.user()` as its reason. Absent where a
+   * platform offers no way to stop one.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** An option of a command, for platforms with slash menus. */
@@ -102,6 +108,11 @@ export interface CommandContext {
   /** Everything after the command name, trimmed. */
   args: string;
   services: import("./services.js").Services;
+  /**
+   * Aborts when this answer must stop: the person asking stopped it, or the
+   * bot is shutting down. Its reason is a `ParleyError` with code `stopped`.
+   */
+  signal: AbortSignal;
 }
 
 /** One module in `commands/`. */

@@ -55,6 +55,7 @@ function closeOpenFence(text: string): string {
 }
 
 function cutOffNote(e: ParleyError): string {
+  if (e.code === "stopped") return e.userMessage;
   const why = e.userMessage.replace(/\.$/, "");
   return `answer cut off: ${why.charAt(0).toLowerCase()}${why.slice(1)}`;
 }

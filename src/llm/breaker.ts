@@ -7,6 +7,7 @@
 export class CircuitBreaker {
   #failuresInRow = 0;
   #openUntil = 0;
+  #heldUntil = 0;
 
   constructor(
     private readonly failures: number,
@@ -18,10 +19,16 @@ export class CircuitBreaker {
     return Math.max(0, this.#openUntil - now);
   }
 
+  /** Milliseconds the server itself asked us to stay away (a long `retry-after`); 0 when it asked nothing. */
+  askedToWaitMs(now: number = Date.now()): number {
+    return Math.max(0, this.#heldUntil - now);
+  }
+
   /** A call succeeded: the provider is healthy again. */
   succeeded(): void {
     this.#failuresInRow = 0;
     this.#openUntil = 0;
+    this.#heldUntil = 0;
   }
 
   /** A retryable failure (refused, timeout, 5xx, 429). */
@@ -33,5 +40,6 @@ export class CircuitBreaker {
   /** The server asked us to stay away this long (a long `retry-after`). */
   holdOff(ms: number, now: number = Date.now()): void {
     this.#openUntil = Math.max(this.#openUntil, now + ms);
+    this.#heldUntil = Math.max(this.#heldUntil, now + ms);
   }
 }

@@ -50,6 +50,23 @@ export interface RouteDescription {
   target: string;
 }
 
+/**
+ * The signal of one message's whole answer: the caller's, or the end of
+ * `maxAnswerMs`, so a hung server cannot hold a channel past it.
+ */
+function answerDeadline(maxAnswerMs: number, callerSignal?: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const timeUp = new AbortController();
+  const timer = setTimeout(() => {
+    const seconds = Math.round(maxAnswerMs / 1000);
+    timeUp.abort(new ParleyError("provider_timeout", `The model took longer than ${seconds} s to answer, so I stopped waiting.`, { detail: `no answer within llm.maxAnswerMs (${maxAnswerMs} ms)` }));
+  }, maxAnswerMs);
+  timer.unref();
+  return {
+    signal: callerSignal ? AbortSignal.any([callerSignal, timeUp.signal]) : timeUp.signal,
+    dispose: () => clearTimeout(timer),
+  };
+}
+
 /** Failures that say the server is in trouble (as opposed to our request or config). */
 const TRANSIENT: ReadonlySet<ErrorCode> = new Set(["provider_unavailable", "provider_timeout", "provider_error", "provider_rate_limited", "stream_cut"]);
 
@@ -175,49 +192,67 @@ export class ModelRouter {
     const chain = [first, ...this.#setup.fallback.filter((t) => targetName(t) !== targetName(first))];
     const failures: Failure[] = [];
     const temperature = opts.temperature ?? this.#setup.temperature;
+    const deadline = answerDeadline(this.#setup.maxAnswerMs, opts.signal);
+    const signal = deadline.signal;
+    // A model on cool-down is skipped only while another could still answer: with none left, one is tried
+    // anyway (a refused connection costs nothing, and the server may be back). A server that asked us to stay
+    // away (a long retry-after) is left alone all the same.
+    const tried = new Set<string>();
+    const untriedCallable = () => chain.some((t) => !tried.has(targetName(t)) && this.#slots.get(t.provider)?.breaker.waitMs() === 0);
+    let lastHopeTried = false;
 
-    for (const target of chain) {
-      const slot = this.#slots.get(target.provider);
-      if (!slot) {
-        // A persona naming a provider the router does not have: the choice was made elsewhere.
-        failures.push({ target, error: new ParleyError("bad_input", `There is no provider named ${target.provider}.`) });
-        continue;
-      }
-      for (let attempt = 1; ; attempt++) {
-        const waitMs = slot.breaker.waitMs();
-        if (waitMs > 0) {
-          failures.push({ target, error: coolingDown(slot.setup.name, slot.lastProblem, waitMs) });
-          break;
+    try {
+      for (const target of chain) {
+        const slot = this.#slots.get(target.provider);
+        if (!slot) {
+          // A persona naming a provider the router does not have: the choice was made elsewhere.
+          failures.push({ target, error: new ParleyError("bad_input", `There is no provider named ${target.provider}.`) });
+          continue;
         }
-        const shown = { text: false };
-        try {
-          const done = yield* this.#attempt(slot, target, messages, temperature, shown, opts.signal);
-          // A retry of the same model that succeeds is no fallback: the note is for another model answering.
-          const firstFailure = target === first ? undefined : failures[0];
-          yield { ...done, target: targetName(target), ...(firstFailure ? { fallback: noteFor(firstFailure) } : {}) };
-          return;
-        } catch (e) {
-          if (!isParleyError(e)) throw e;
-          if (TRANSIENT.has(e.code)) {
-            slot.breaker.failed();
-            slot.lastProblem = e;
+        let lastHope = false;
+        for (let attempt = 1; ; attempt++) {
+          const waitMs = slot.breaker.waitMs();
+          if (waitMs > 0 && !lastHope) {
+            const mayTry = attempt === 1 && !lastHopeTried && slot.breaker.askedToWaitMs() === 0 && !untriedCallable();
+            if (!mayTry) {
+              failures.push({ target, error: coolingDown(slot.setup.name, slot.lastProblem, waitMs) });
+              break;
+            }
+            lastHope = lastHopeTried = true;
           }
-          if (shown.text || opts.signal?.aborted) throw e;
-          this.#log.warn({ provider: target.provider, model: target.model, code: e.code, attempt, detail: e.message }, "model call failed");
-          failures.push({ target, error: e });
-          if (!e.retryable) break;
-          if (e.retryAfterMs !== undefined && e.retryAfterMs > this.#setup.retry.maxDelayMs) {
-            // Waiting that long would keep the user waiting: stay away and let the next model answer.
-            slot.breaker.holdOff(e.retryAfterMs);
-            break;
+          const shown = { text: false };
+          tried.add(targetName(target));
+          try {
+            const done = yield* this.#attempt(slot, target, messages, temperature, shown, signal);
+            // A retry of the same model that succeeds is no fallback: the note is for another model answering.
+            const firstFailure = target === first ? undefined : failures[0];
+            yield { ...done, target: targetName(target), ...(firstFailure ? { fallback: noteFor(firstFailure) } : {}) };
+            return;
+          } catch (e) {
+            if (!isParleyError(e)) throw e;
+            if (TRANSIENT.has(e.code)) {
+              slot.breaker.failed();
+              slot.lastProblem = e;
+            }
+            if (shown.text || signal.aborted) throw e;
+            this.#log.warn({ provider: target.provider, model: target.model, code: e.code, attempt, detail: e.message }, "model call failed");
+            failures.push({ target, error: e });
+            if (!e.retryable || lastHope) break;
+            if (e.retryAfterMs !== undefined && e.retryAfterMs > this.#setup.retry.maxDelayMs) {
+              // Waiting that long would keep the user waiting: stay away and let the next model answer.
+              slot.breaker.holdOff(e.retryAfterMs);
+              break;
+            }
+            if (attempt >= this.#setup.retry.attempts) break;
+            if (slot.breaker.waitMs() > 0) break;
+            await sleep(backoffMs(attempt, this.#setup.retry, e.retryAfterMs, this.#random), signal);
           }
-          if (attempt >= this.#setup.retry.attempts) break;
-          if (slot.breaker.waitMs() > 0) break;
-          await sleep(backoffMs(attempt, this.#setup.retry, e.retryAfterMs, this.#random), opts.signal);
         }
       }
+      throw giveUp(failures);
+    } finally {
+      deadline.dispose();
     }
-    throw giveUp(failures);
   }
 
   /** One call to one model; yields its text, returns its `done`. */

@@ -68,6 +68,8 @@ export interface LlmSetup {
   fallback: ModelTarget[];
   retry: RetrySetup;
   cooldown: CooldownSetup;
+  /** Longest wait for one message's answer, all tries and fallbacks together, in milliseconds. */
+  maxAnswerMs: number;
   temperature?: number;
   currency: string;
 }
@@ -179,6 +181,7 @@ export function resolveLlmSetup(llm: LlmConfig): LlmSetup {
     fallback,
     retry: llm.retry,
     cooldown: llm.cooldown,
+    maxAnswerMs: llm.maxAnswerMs,
     temperature: llm.temperature,
     currency: llm.currency,
   };

@@ -58,10 +58,25 @@ describe("stopping on a signal", () => {
     bot.child.kill("SIGTERM");
     const { code, ms } = await done;
     expect(code).toBe(0);
-    expect(ms).toBeGreaterThanOrEqual(900);
+    // The last quarter of the grace period is kept for telling the user.
+    expect(ms).toBeGreaterThanOrEqual(700);
     // Generous: the bound is the grace period, not how busy the machine is.
     expect(ms).toBeLessThan(10_000);
-    expect(bot.stderr()).toContain("after the shutdown grace period");
+    expect(bot.stdout()).toContain("The bot is restarting; please send that again in a moment.");
+  });
+
+  it("ends an answer still streaming at the grace period's end with a mark, and exits 0", async () => {
+    ollama.setResponder(() => ({ text: Array.from({ length: 200 }, (_, i) => `w${i}`).join(" "), chunkDelayMs: 50 }));
+    bot = startBot(botEnv({ OLLAMA_HOST: ollama.url, PARLEY_SHUTDOWN_GRACE_MS: "2000" }));
+    bot.say("talk for a long time");
+    await untilAsked();
+    const done = exited(bot);
+    bot.child.kill("SIGTERM");
+    const { code, ms } = await done;
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+    expect(bot.stdout()).toMatch(/^w0 w1 .*\n\n\*\(stopped: the bot is restarting\)\*$/m);
+    expect(bot.stdout()).not.toContain("w199");
   });
 
   it("quits at once on a second Ctrl-C", async () => {

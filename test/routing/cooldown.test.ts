@@ -23,6 +23,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   ollama.setFault(null);
+  openai.setFault(null);
   ollama.requests.length = 0;
   openai.requests.length = 0;
 });
@@ -87,16 +88,28 @@ describe("cool-down of a failing provider", () => {
     expect(chatCalls(openai.requests)).toHaveLength(5);
   });
 
-  it("with no fallback, answers at once that the provider is resting instead of waiting for its timeout", async () => {
+  it("with no fallback, still tries the provider on cool-down: a server back up answers at once", async () => {
     bot = await start(1, false);
-    ollama.setFault({ kind: "hang", sticky: true });
-    const first = await timed(() => say("one"));
-    expect(first.value).toBe("The primary model server did not answer in time.");
-    expect(first.ms).toBeGreaterThanOrEqual(fastLlm.timeoutMs);
-    const second = await timed(() => say("two"));
-    expect(second.value).toMatch(/^The primary model server did not answer in time\. I'll try it again in [12] s\.$/);
-    expect(second.ms).toBeLessThan(NO_WAIT_MS);
-    expect(chatCalls(ollama.requests)).toHaveLength(1);
+    ollama.setFault({ kind: "500", sticky: true });
+    for (const text of ["one", "two", "three"]) {
+      expect(await say(text)).toMatch(/^The primary model server/);
+    }
+    // Each message knocked once, although the provider is on cool-down: there is nothing else to ask.
+    expect(chatCalls(ollama.requests)).toHaveLength(3);
+    expect(await say("/status")).toMatch(/^primary: answering \(1 model\); skipped for [12] s after repeated failures$/m);
+    ollama.setFault(null);
+    expect(await say("four")).toBe("Echo: four");
+    expect(chatCalls(ollama.requests)).toHaveLength(4);
+  });
+
+  it("with a fallback on cool-down too, tries only one of them", async () => {
+    bot = await start(1, true);
+    ollama.setFault({ kind: "500", sticky: true });
+    openai.setFault({ kind: "500", sticky: true });
+    await say("one");
+    const before = chatCalls(ollama.requests).length + chatCalls(openai.requests).length;
+    await say("two");
+    expect(chatCalls(ollama.requests).length + chatCalls(openai.requests).length - before).toBe(1);
   });
 
   it("stays away from a provider for as long as its 429 asked when that is longer than retries wait", async () => {
