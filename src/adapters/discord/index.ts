@@ -34,6 +34,8 @@ export interface DiscordAdapterOptions {
   moderatorRoleIds?: string[];
   /** Least time between two sends or edits into one channel while streaming, in milliseconds. @defaultValue 1200 */
   editIntervalMs?: number;
+  /** How often "typing…" is re-sent while the model thinks, in milliseconds (tests shorten it). @defaultValue 8_000 */
+  typingEveryMs?: number;
 }
 
 /** The Discord adapter; connects on `start`, and `stop` lets answers in flight finish (up to a grace period). */
@@ -76,7 +78,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
         if (stopping) return;
         const incoming = toIncomingMessage(message, rules);
         if (!incoming) return;
-        hand(ctx, incoming, createMessageReply(message, pacers.get(message.channelId), log), log);
+        hand(ctx, incoming, createMessageReply(message, pacers.get(message.channelId), log, options.typingEveryMs), log);
       });
 
       discord.on(Events.InteractionCreate, (interaction: Interaction) => {

@@ -21,11 +21,11 @@ export interface HandledReply extends Reply {
   finish(): Promise<void>;
 }
 
-/** The `Reply` for one message that addressed the bot; `pacer` is its channel's. */
-export function createMessageReply(source: Message, pacer: Pacer, log: Logger): HandledReply {
+/** The `Reply` for one message that addressed the bot; `pacer` is its channel's; typing renewed every `typingEveryMs` (default 8 s). */
+export function createMessageReply(source: Message, pacer: Pacer, log: Logger, typingEveryMs = TYPING_RENEW_MS): HandledReply {
   const channel = source.channel as SendableChannels;
   const typing = createTypingIndicator({
-    everyMs: TYPING_RENEW_MS,
+    everyMs: typingEveryMs,
     async send() {
       try {
         await channel.sendTyping();

@@ -44,6 +44,8 @@ export interface TelegramAdapterOptions {
   privateEditIntervalMs?: number;
   /** Least time between edits (and messages) of answers in a group, per group, in milliseconds. @defaultValue 3_000 */
   groupEditIntervalMs?: number;
+  /** How often "typing…" is re-sent while the model thinks, in milliseconds (tests shorten it). @defaultValue 4_000 */
+  typingEveryMs?: number;
   /** How long `start` keeps trying to reach Telegram (`getMe`) before failing, in milliseconds. @defaultValue 30_000 */
   startTimeoutMs?: number;
 }
@@ -153,6 +155,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
       {
         api: ctx.api,
         pacer: pacers.get(String(inbound.chatId)),
+        typingEveryMs: opts.typingEveryMs,
         onWarning: (event, error) => log?.warn({ err: safe(error), chat: inbound.chatId }, event),
         platformError: (error) =>
           new ParleyError("platform_error", "Telegram would not show my answer just now. Please try again.", {

@@ -35,6 +35,8 @@ export interface ReplyDeps {
   api: Api;
   /** Spaces every call into this chat (shared with other replies there). */
   pacer: Pacer;
+  /** Re-send interval of "typing…", in milliseconds. @defaultValue 4_000 */
+  typingEveryMs?: number;
   /** Called when a send or edit had to fall back to plain text, or typing failed. */
   onWarning(event: string, error: unknown): void;
   /** Converts grammY's error from a send or edit into the core's error (token removed). */
@@ -47,7 +49,7 @@ export function createTelegramReply(place: ReplyPlace, deps: ReplyDeps): Telegra
   const thread = place.threadId === undefined ? {} : { message_thread_id: place.threadId };
   let repliedYet = false;
   const typing = createTypingIndicator({
-    everyMs: TYPING_EVERY_MS,
+    everyMs: deps.typingEveryMs ?? TYPING_EVERY_MS,
     send: async () => {
       try {
         await api.sendChatAction(place.chatId, "typing", thread);
