@@ -7,6 +7,7 @@ import type { TokenUsage } from "../src/llm/types.js";
 import { targetName } from "../src/llm/setup.js";
 import { AnswerStream } from "../src/llm/answer.js";
 import type { Services } from "../src/core/services.js";
+import { isStoreUnavailable } from "../src/store/guard.js";
 import { rankMemories } from "../src/store/memory-search.js";
 import type { Memory } from "../src/store/types.js";
 import { currentPersona } from "./persona.js";
@@ -77,7 +78,8 @@ export const chat: Command = {
     const record = async (tokens: TokenUsage, target?: string) => {
       const cost = target ? llm.costOf(target, tokens) : 0;
       const spent = await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
-      return budgets.afterAnswer(spent, { tokens: tokens.promptTokens + tokens.completionTokens, cost });
+      // Undefined: the store is away and the counts are kept for when it is back; today's totals are not known.
+      return spent && budgets.afterAnswer(spent, { tokens: tokens.promptTokens + tokens.completionTokens, cost });
     };
     const estimated = { promptTokens: estimatedPrompt, completionTokens: estimateTokens(answer.text) };
     if (answer.cut || !answer.done) {
@@ -104,7 +106,11 @@ export const chat: Command = {
     // The window read above held every turn not yet summarised unless it was full; then the fold looks for itself.
     const pending = [...window.turns.map((t) => t.turn.content), args, answer.text];
     if (window.turns.length >= config.history.promptMessages || overflows(config.history, window.summary, pending)) {
-      await foldOldTurns(services, channel);
+      // The answer is out: a store that went away is logged, not told; the fold is tried again after a later message.
+      await foldOldTurns(services, channel).catch((e: unknown) => {
+        if (!isStoreUnavailable(e)) throw e;
+        services.log.warn({ err: e, channel }, "store unreachable: older turns not summarised this time");
+      });
     }
     await sendHeadsUp(reply, headsUp);
   },

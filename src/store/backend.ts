@@ -33,6 +33,10 @@ export interface Backend {
   claim(key: string, ttlMs: number): Promise<boolean>;
   /** Rejects when the server does not answer. */
   ping(): Promise<void>;
+  /** Whether the connection is up right now; absent when there is no connection (memory). */
+  connected?(): boolean;
+  /** Calls `listener` each time the connection is made again after a loss. */
+  onReconnect?(listener: () => void): void;
   close(): Promise<void>;
   /** The Redis client, for a library that speaks Redis itself (the rate limiter); absent in memory. */
   readonly redisClient?: unknown;

@@ -1,7 +1,9 @@
 import type { Keyv } from "keyv";
 import { KeyedQueue } from "../core/keyed-queue.js";
 import { ownedKey } from "./keys.js";
+import { isStoreUnavailable } from "./guard.js";
 import type { KeyValueStore } from "./kv.js";
+import type { PendingWrites, WriteOutcome } from "./pending-writes.js";
 import type { HistoryTurn } from "./types.js";
 
 export interface ChannelHistoryOptions {
@@ -57,31 +59,47 @@ export class ChannelHistory {
   readonly #writes = new KeyedQueue();
   readonly #maxStored: number;
   readonly #ttlMs: number | undefined;
+  readonly #pending: PendingWrites | undefined;
 
-  constructor(store: KeyValueStore, options: ChannelHistoryOptions = {}) {
+  /** @param pending - where an append is kept while the store is away; without it, such an append fails. */
+  constructor(store: KeyValueStore, options: ChannelHistoryOptions = {}, pending?: PendingWrites) {
     this.#keyv = store.keyv("history");
+    this.#pending = pending;
     this.#maxStored = Math.max(1, options.maxStoredMessages ?? 1_000);
     const ttlMs = options.ttlMs ?? thirtyDaysMs;
     this.#ttlMs = ttlMs > 0 ? ttlMs : undefined;
   }
 
-  /** Stores the turns of one exchange together, drops the oldest beyond the bound, and restarts the idle expiry. */
-  append(channelKey: string, turns: readonly HistoryTurn[]): Promise<void> {
-    return this.#writes.run(channelKey, async () => {
-      if (turns.length === 0) return;
-      const record = (await this.#record(channelKey)) ?? { head: 0, tail: 0 };
-      const tail = record.tail + turns.length;
-      const head = Math.max(record.head, tail - this.#maxStored);
-      const firstWritten = Math.max(record.tail, head);
-      const entries: Array<{ key: string; value: unknown; ttl?: number }> = [];
-      for (let index = firstWritten; index < tail; index++) {
-        entries.push({ key: turnKey(channelKey, index), value: turns[index - record.tail], ttl: this.#ttlMs });
-      }
-      // Turns and record go in one call, so a reader sees the exchange whole or not at all.
-      entries.push({ key: recordKey(channelKey), value: { ...record, head, tail }, ttl: this.#ttlMs });
-      await this.#keyv.setMany(entries);
-      const dropped = indexKeys(channelKey, record.head, Math.min(head, record.tail));
-      if (dropped.length > 0) await this.#keyv.deleteMany(dropped);
+  /**
+   * Stores the turns of one exchange together, drops the oldest beyond the
+   * bound, and restarts the idle expiry. While the store is away the turns
+   * are kept in memory and stored, in order, when it is back ("kept").
+   */
+  append(channelKey: string, turns: readonly HistoryTurn[]): Promise<WriteOutcome> {
+    if (turns.length === 0) return Promise.resolve("written");
+    const queued = () => this.#writes.run(channelKey, () => this.#appendNow(channelKey, turns));
+    if (!this.#pending) return queued().then(() => "written");
+    // Decided inside the channel's queue, so an append cannot overtake one kept before it.
+    return this.#writes.run(channelKey, () => this.#pending!.write(`history ${channelKey}`, () => this.#appendNow(channelKey, turns), queued));
+  }
+
+  async #appendNow(channelKey: string, turns: readonly HistoryTurn[]): Promise<void> {
+    const record = (await this.#record(channelKey)) ?? { head: 0, tail: 0 };
+    const tail = record.tail + turns.length;
+    const head = Math.max(record.head, tail - this.#maxStored);
+    const firstWritten = Math.max(record.tail, head);
+    const entries: Array<{ key: string; value: unknown; ttl?: number }> = [];
+    for (let index = firstWritten; index < tail; index++) {
+      entries.push({ key: turnKey(channelKey, index), value: turns[index - record.tail], ttl: this.#ttlMs });
+    }
+    // Turns and record go in one call, so a reader sees the exchange whole or not at all.
+    entries.push({ key: recordKey(channelKey), value: { ...record, head, tail }, ttl: this.#ttlMs });
+    await this.#keyv.setMany(entries);
+    const dropped = indexKeys(channelKey, record.head, Math.min(head, record.tail));
+    if (dropped.length === 0) return;
+    // The exchange is stored: turns past the bound are already out of reach, and expire with their TTL if this fails.
+    await this.#keyv.deleteMany(dropped).catch((e: unknown) => {
+      if (!isStoreUnavailable(e)) throw e;
     });
   }
 

@@ -4,6 +4,7 @@ import { ChannelHistory, type ChannelHistoryOptions } from "./history.js";
 import { createKeyValueStore, type KeyValueStore } from "./kv.js";
 import { MemoryBook, type MemoryBookOptions } from "./memories.js";
 import { NoticeLog } from "./notices.js";
+import { PendingWrites } from "./pending-writes.js";
 import { ChannelSettings } from "./settings.js";
 import { UsageLedger, type UsageLedgerOptions } from "./usage.js";
 
@@ -12,6 +13,7 @@ export { ChannelHistory, type ChannelHistoryOptions } from "./history.js";
 export { createKeyValueStore, type KeyValueStore, type KeyValueStoreOptions } from "./kv.js";
 export { MemoryBook, type MemoryBookOptions, type NewMemory } from "./memories.js";
 export { NoticeLog } from "./notices.js";
+export { PendingWrites, type WriteOutcome } from "./pending-writes.js";
 export { ChannelSettings } from "./settings.js";
 export { UsageLedger, type UsageLedgerOptions, type UsageRecord } from "./usage.js";
 
@@ -24,7 +26,12 @@ export interface Stores {
   usage: UsageLedger;
   blocks: BlockList;
   notices: NoticeLog;
-  /** Closes the connection; later calls fail with `store_unavailable`. */
+  /** Turns and counts kept while the store is away, written when it is back. */
+  pending: PendingWrites;
+  /**
+   * Writes what is kept (if the store answers within a second), then closes
+   * the connection; later calls fail with `store_unavailable`.
+   */
   close(): Promise<void>;
 }
 
@@ -41,19 +48,39 @@ export interface StoresOptions {
   history?: ChannelHistoryOptions;
   memories?: MemoryBookOptions;
   usage?: UsageLedgerOptions;
+  /** Most writes kept in memory while the store is away; past it the oldest are dropped. @defaultValue 1_000 */
+  maxPendingWrites?: number;
+  /** While the store is away, how often it is asked whether it is back, in milliseconds. @defaultValue 1_000 */
+  probeIntervalMs?: number;
 }
+
+/** How long shutdown waits for an away store before giving up what is kept, in milliseconds. */
+const lastFlushWaitMs = 1_000;
 
 /** Opens the key-value store (Redis when `redisUrl` is set) and the stores on it. */
 export async function createStores(opts: StoresOptions): Promise<Stores> {
   const kv = await createKeyValueStore(opts);
+  const { log } = opts;
+  const pending = new PendingWrites({ log, reachable: () => kv.reachable, maxEntries: opts.maxPendingWrites });
+  kv.onBack(() => void pending.flush());
+  let closing: Promise<void> | undefined;
   return {
     kv,
-    history: new ChannelHistory(kv, opts.history),
+    history: new ChannelHistory(kv, opts.history, pending),
     memories: new MemoryBook(kv, opts.memories),
     settings: new ChannelSettings(kv),
-    usage: new UsageLedger(kv, opts.usage),
+    usage: new UsageLedger(kv, opts.usage, pending),
     blocks: new BlockList(kv),
     notices: new NoticeLog(kv),
-    close: () => kv.close(),
+    pending,
+    close() {
+      closing ??= (async () => {
+        if (pending.size > 0 && (await kv.checkReachable(lastFlushWaitMs))) await pending.flush();
+        pending.stop();
+        if (pending.size > 0) log.error({ lost: pending.size }, "the store is still away: writes kept in memory are lost");
+        await kv.close();
+      })();
+      return closing;
+    },
   };
 }

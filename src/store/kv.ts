@@ -1,7 +1,8 @@
 import { Keyv, type KeyvStoreAdapter } from "keyv";
 import type { Logger } from "pino";
-import { ParleyError } from "../core/errors.js";
 import type { Backend, HashIncrement } from "./backend.js";
+import { StoreBreaker } from "./breaker.js";
+import { StoreGuard } from "./guard.js";
 import { createMemoryBackend } from "./memory-backend.js";
 import { createRedisBackend } from "./redis-backend.js";
 
@@ -25,6 +26,15 @@ export interface KeyValueStore {
   guarded<T>(operation: string, call: () => Promise<T>): Promise<T>;
   /** Whether the server answers right now. Never throws. */
   ping(): Promise<boolean>;
+  /**
+   * False from a timeout or a lost connection until the server answers a
+   * PING again; meanwhile every operation fails at once with `store_unavailable`.
+   */
+  readonly reachable: boolean;
+  /** Calls `listener` each time the store is reachable again after being away. */
+  onBack(listener: () => void): void;
+  /** One probe now, for shutdown: whether the store is reachable within `timeoutMs`. */
+  checkReachable(timeoutMs: number): Promise<boolean>;
   /** Disconnects; later operations fail with `store_unavailable`. */
   close(): Promise<void>;
 }
@@ -37,6 +47,8 @@ export interface KeyValueStoreOptions {
   connectTimeoutMs?: number;
   /** Longest wait for any one store operation, in milliseconds. @defaultValue 2_000 */
   operationTimeoutMs?: number;
+  /** While the store is away, how often it is asked whether it is back, in milliseconds. @defaultValue 1_000 */
+  probeIntervalMs?: number;
   /**
    * In-memory mode only: the Map that holds the values. Hand the same Map
    * to a new store to find the old one's data (tests simulate a restart).
@@ -54,7 +66,6 @@ export interface HashSpace {
   claim(key: string, ttlMs: number): Promise<boolean>;
 }
 
-const unavailableMessage = "I can't reach my memory store right now; try again in a moment.";
 /** Every key starts with this, so Parley can share a Redis database with others. */
 const keyPrefix = "parley";
 
@@ -64,7 +75,9 @@ export async function createKeyValueStore(opts: KeyValueStoreOptions): Promise<K
   const backend = opts.redisUrl
     ? await createRedisBackend({ url: opts.redisUrl, log: opts.log, connectTimeoutMs })
     : createMemoryBackend(opts.memory);
-  const guard = new Guard(opts.operationTimeoutMs ?? 2_000);
+  const breaker = new StoreBreaker({ ping: () => backend.ping(), log: opts.log, probeIntervalMs: opts.probeIntervalMs });
+  backend.onReconnect?.(() => breaker.probeNow());
+  const guard = new StoreGuard({ timeoutMs: opts.operationTimeoutMs ?? 2_000, breaker, connected: backend.connected });
   const spaces = new Map<string, Keyv>();
   const prefixOf = (namespace: string) => {
     if (!/^[a-z][a-z0-9-]*$/.test(namespace)) throw new Error(`bad store namespace: ${namespace}`);
@@ -87,18 +100,18 @@ export async function createKeyValueStore(opts: KeyValueStoreOptions): Promise<K
       const prefix = prefixOf(namespace);
       return {
         increment: (changes) =>
-          guard.run("hashIncrement", () => backend.hashIncrement(changes.map((c) => ({ ...c, key: prefix + c.key })))),
+          guard.run("hashIncrement", () => backend.hashIncrement(changes.map((c) => ({ ...c, key: prefix + c.key }))), true),
         getAll: (keys) => guard.run("hashGetAll", () => backend.hashGetAll(keys.map((key) => prefix + key))),
         get: (fields) => guard.run("hashGet", () => backend.hashGet(fields.map((f) => ({ ...f, key: prefix + f.key })))),
-        set: (key, field, value) => guard.run("hashSet", () => backend.hashSet(prefix + key, field, value)),
-        delete: (key, field) => guard.run("hashDelete", () => backend.hashDelete(prefix + key, field)),
-        claim: (key, ttlMs) => guard.run("claim", () => backend.claim(prefix + key, ttlMs)),
+        set: (key, field, value) => guard.run("hashSet", () => backend.hashSet(prefix + key, field, value), true),
+        delete: (key, field) => guard.run("hashDelete", () => backend.hashDelete(prefix + key, field), true),
+        claim: (key, ttlMs) => guard.run("claim", () => backend.claim(prefix + key, ttlMs), true),
       };
     },
     redis(namespace) {
       return backend.redisClient === undefined ? undefined : { client: backend.redisClient, keyPrefix: prefixOf(namespace) };
     },
-    guarded: (operation, call) => guard.run(operation, call),
+    guarded: (operation, call) => guard.run(operation, call, true),
     async ping() {
       try {
         await guard.run("ping", () => backend.ping());
@@ -107,58 +120,19 @@ export async function createKeyValueStore(opts: KeyValueStoreOptions): Promise<K
         return false;
       }
     },
+    get reachable() {
+      return breaker.reachable;
+    },
+    onBack: (listener) => breaker.onBack(listener),
+    checkReachable: (timeoutMs) => breaker.check(timeoutMs),
     async close() {
       if (guard.closed) return;
       guard.closed = true;
+      breaker.stop();
       await guard.idle();
       await backend.close();
     },
   };
-}
-
-/**
- * The one place where store failures are converted: a time bound on every
- * operation, and any error (refused, offline, timed out, closed) becomes a
- * `store_unavailable` ParleyError. A timed-out operation may still complete
- * on the server later; callers must treat it as "not known to have happened".
- */
-class Guard {
-  closed = false;
-  readonly #inFlight = new Set<Promise<unknown>>();
-  constructor(private readonly timeoutMs: number) {}
-
-  async run<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    if (this.closed) throw unavailable(operation, new Error("the store is closed"));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    const bounded = Promise.race([call(), timeout]);
-    this.#inFlight.add(bounded);
-    try {
-      return await bounded;
-    } catch (error) {
-      throw unavailable(operation, error);
-    } finally {
-      clearTimeout(timer);
-      this.#inFlight.delete(bounded);
-    }
-  }
-
-  /** Resolves once every operation started so far has finished or timed out. */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight]);
-  }
-}
-
-function unavailable(operation: string, cause: unknown): ParleyError {
-  if (cause instanceof ParleyError) return cause;
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new ParleyError("store_unavailable", unavailableMessage, {
-    cause,
-    retryable: true,
-    detail: `store ${operation} failed: ${reason}`,
-  });
 }
 
 /** Presents one namespace of the backend to keyv, through the guard. */
@@ -170,7 +144,7 @@ class NamespacedAdapter implements KeyvStoreAdapter {
   constructor(
     private readonly prefix: string,
     private readonly backend: Backend,
-    private readonly guard: Guard,
+    private readonly guard: StoreGuard,
   ) {}
 
   get<Value>(key: string): Promise<Value | undefined> {
@@ -184,21 +158,21 @@ class NamespacedAdapter implements KeyvStoreAdapter {
   }
 
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    await this.guard.run("set", () => this.backend.set(this.prefix + key, String(value), ttl));
+    await this.guard.run("set", () => this.backend.set(this.prefix + key, String(value), ttl), true);
     return true;
   }
 
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<void> {
     const prefixed = entries.map(({ key, value, ttl }) => ({ key: this.prefix + key, value: String(value), ttl }));
-    await this.guard.run("setMany", () => this.backend.setMany(prefixed));
+    await this.guard.run("setMany", () => this.backend.setMany(prefixed), true);
   }
 
   delete(key: string): Promise<boolean> {
-    return this.guard.run("delete", () => this.backend.delete(this.prefix + key));
+    return this.guard.run("delete", () => this.backend.delete(this.prefix + key), true);
   }
 
   deleteMany(keys: string[]): Promise<boolean> {
-    return this.guard.run("deleteMany", () => this.backend.deleteMany(keys.map((key) => this.prefix + key)));
+    return this.guard.run("deleteMany", () => this.backend.deleteMany(keys.map((key) => this.prefix + key)), true);
   }
 
   async clear(): Promise<void> {

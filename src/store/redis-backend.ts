@@ -108,6 +108,10 @@ export async function createRedisBackend(opts: RedisBackendOptions): Promise<Bac
     ping: async () => {
       await client.ping();
     },
+    connected: () => client.isReady,
+    onReconnect: (listener) => {
+      client.on("ready", listener);
+    },
     close: async () => {
       // Not QUIT (`client.close()`): it waits for every queued reply, forever if Redis is frozen.
       // The caller has let its own operations finish or time out first.

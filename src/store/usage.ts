@@ -1,5 +1,7 @@
 import { ownedKey } from "./keys.js";
+import type { HashIncrement } from "./backend.js";
 import type { HashSpace, KeyValueStore } from "./kv.js";
+import type { PendingWrites } from "./pending-writes.js";
 import type { DailyUsage } from "./types.js";
 
 export interface UsageLedgerOptions {
@@ -48,9 +50,12 @@ const dayMs = 24 * 60 * 60 * 1000;
 export class UsageLedger {
   readonly #counters: HashSpace;
   readonly #keepMs: number;
+  readonly #pending: PendingWrites | undefined;
 
-  constructor(store: KeyValueStore, options: UsageLedgerOptions = {}) {
+  /** @param pending - where a count is kept while the store is away; without it, such a count fails. */
+  constructor(store: KeyValueStore, options: UsageLedgerOptions = {}, pending?: PendingWrites) {
     this.#counters = store.hashes("counters");
+    this.#pending = pending;
     this.#keepMs = Math.max(1, options.keepDays ?? 3) * dayMs;
   }
 
@@ -58,9 +63,11 @@ export class UsageLedger {
    * Adds one answer's tokens and cost to the user's, the channel's, the
    * model's and the total counters of its day, and says what each of the
    * first three holds now (read in the same atomic step, so a cap crossed
-   * by this answer is seen by this answer alone).
+   * by this answer is seen by this answer alone). While the store is away
+   * the counts are kept and added when it is back: resolves undefined then,
+   * since the totals are not known.
    */
-  async record(usage: UsageRecord): Promise<Spent> {
+  async record(usage: UsageRecord): Promise<Spent | undefined> {
     const add: Record<string, number> = { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cost: usage.cost ?? 0 };
     const at = usage.at ?? Date.now();
     const changes = dayCounters(usage.userKey, usage.channelKey, at).map((key) => ({ key, add, ttlMs: this.#keepMs }));
@@ -68,18 +75,32 @@ export class UsageLedger {
       changes.push({ key: modelCounter(usage.model, at), add: { ...add, requests: 1 }, ttlMs: this.#keepMs });
       changes.push({ key: modelIndex(at), add: { [usage.model]: 1 }, ttlMs: this.#keepMs });
     }
-    const [user, channel, total] = await this.#counters.increment(changes);
+    let after: Array<Record<string, number>> = [];
+    const outcome = await this.#add(`usage ${usage.userKey}`, changes, (values) => (after = values));
+    if (outcome === "kept") return undefined;
+    const [user, channel, total] = after;
     return { user: spentOf(user!), channel: spentOf(channel!), total: spentOf(total!) };
   }
 
   /**
    * Counts one message the user was served: a model request (`requests`) or
    * a command that called no model (`commands`). Messages the bot failed to
-   * answer are not counted.
+   * answer are not counted. Kept while the store is away, like `record`.
    */
   async count(userKey: string, channelKey: string, kind: RequestKind, at: number = Date.now()): Promise<void> {
     const add: Record<string, number> = { [kind === "model" ? "requests" : "commands"]: 1 };
-    await this.#counters.increment(dayCounters(userKey, channelKey, at).map((key) => ({ key, add, ttlMs: this.#keepMs })));
+    await this.#add(`count ${userKey}`, dayCounters(userKey, channelKey, at).map((key) => ({ key, add, ttlMs: this.#keepMs })));
+  }
+
+  /** Adds to counters now, or keeps the change for when the store is back; `done` sees the new values of a change made now. */
+  async #add(what: string, changes: HashIncrement[], done?: (after: Array<Record<string, number>>) => void): Promise<"written" | "kept"> {
+    const now = async () => {
+      const after = await this.#counters.increment(changes);
+      done?.(after);
+    };
+    if (!this.#pending) return now().then(() => "written");
+    // A later flush only adds: the new values are nobody's concern by then.
+    return this.#pending.write(what, now, async () => void (await this.#counters.increment(changes)));
   }
 
   /** The user's counters for the UTC day containing `at`. */

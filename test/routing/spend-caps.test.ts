@@ -122,7 +122,7 @@ describe("budget crossings", () => {
 
   async function answer(b: Budgets, user: string, tokens: number): Promise<string | undefined> {
     const spent = await stores.usage.record({ userKey: user, channelKey: "telegram:-1", promptTokens: tokens, completionTokens: 0 });
-    return b.afterAnswer(spent, { tokens, cost: 0 });
+    return b.afterAnswer(spent!, { tokens, cost: 0 });
   }
 
   it("logs 80% and 100% of a cap once each, when an answer crosses them", async () => {

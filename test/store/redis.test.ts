@@ -98,18 +98,22 @@ describe("redis store: outages", () => {
 
     await own.stop();
     const s = stores;
-    for (const call of [() => s.history.recent(ch, 10), () => s.history.append(ch, [turn("user", "x")]), () => s.memories.list(ch)]) {
+    for (const call of [() => s.history.recent(ch, 10), () => s.memories.list(ch), () => s.settings.getPersona(ch)]) {
       const started = Date.now();
       expectStoreUnavailable(await failure(call()));
       // Refused at once (no offline queue), well before the 2 s operation timeout.
       expect(Date.now() - started).toBeLessThan(1_000);
     }
+    expect(stores.kv.reachable).toBe(false);
+    // An exchange that ends while the store is away is kept, to be stored when it is back.
+    expect(await s.history.append(ch, [turn("user", "during"), turn("assistant", "the outage")])).toBe("kept");
     expect(await stores.kv.ping()).toBe(false);
     await new Promise((r) => setTimeout(r, 1_500)); // let the client fail a few reconnections
 
     await own.restart(); // an empty server: it has no persistence
-    await eventually(() => s.history.append(ch, [turn("user", "after"), turn("assistant", "recovery")]), 10_000);
-    expect((await stores.history.recent(ch, 10)).map((t) => t.content)).toEqual(["after", "recovery"]);
+    await eventually(async () => expect((await s.history.recent(ch, 10)).map((t) => t.content)).toEqual(["during", "the outage"]), 10_000);
+    expect(await s.history.append(ch, [turn("user", "after"), turn("assistant", "recovery")])).toBe("written");
+    expect((await stores.history.recent(ch, 10)).map((t) => t.content)).toEqual(["during", "the outage", "after", "recovery"]);
     expect(await stores.kv.ping()).toBe(true);
 
     // Connection errors are logged, but not one line per failed reconnection.
@@ -163,9 +167,12 @@ describe("redis store: outages", () => {
     expectStoreUnavailable(await failure(stores.usage.userToday("telegram:42")));
     expect(Date.now() - callStarted).toBeLessThan(3_000);
 
+    // Kept while Redis is away, counted once when it is back.
+    await stores.usage.count("telegram:42", "telegram:42", "model");
+    expect(stores.pending.size).toBe(1);
     await own.restart();
     const s = stores;
-    await eventually(() => s.usage.count("telegram:42", "telegram:42", "model"), 10_000);
-    expect((await stores.usage.userToday("telegram:42")).requests).toBe(1);
+    await eventually(async () => expect((await s.usage.userToday("telegram:42")).requests).toBe(1), 10_000);
+    expect(stores.pending.size).toBe(0);
   });
 });
