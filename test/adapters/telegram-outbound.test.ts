@@ -33,8 +33,12 @@ function timedDeltas(parts: string[], gapMs: number) {
 }
 
 describe("telegram streaming", () => {
-  it("shows the first tokens within a second, then edits at most once a second in private and every 3 s in a group, per chat", async () => {
-    rig = await startRig();
+  it("shows the first tokens within a second, then edits at most once per interval in private and (longer) in a group, per chat", async () => {
+    // A quarter of the defaults (1 s private, 3 s group), Telegram's flood limits scaled alike.
+    rig = await startRig({
+      adapter: { privateEditIntervalMs: 250, groupEditIntervalMs: 750 },
+      fake: { flood: { private: { burst: 3, perMinute: 240 }, group: { burst: 5, perMinute: 80 }, global: { burst: 30, perMinute: 1800 } } },
+    });
     const { tg } = rig;
     const dm = tg.user({ first_name: "Dee" });
     const groupUser = tg.user({ first_name: "Gus" });
@@ -44,7 +48,7 @@ describe("telegram streaming", () => {
     const results: string[] = [];
     rig.behaviour = async (m, reply) => {
       const isPrivate = m.channel.private;
-      const stream = timedDeltas(isPrivate ? words(36, "p") : words(70, "g"), 100); // ~3.6 s and ~7 s
+      const stream = timedDeltas(isPrivate ? words(36, "p") : words(70, "g"), 25); // ~0.9 s and ~1.75 s
       streams.set(isPrivate ? dm.id : group.id, stream);
       results.push(await reply.stream(stream.deltas));
     };
@@ -53,14 +57,14 @@ describe("telegram streaming", () => {
     await tg.waitFor(() => results.length === 2, 15_000, "both answers");
 
     for (const [chatId, minGapMs, words_] of [
-      [dm.id, 1000, words(36, "p")],
-      [group.id, 3000, words(70, "g")],
+      [dm.id, 250, words(36, "p")],
+      [group.id, 750, words(70, "g")],
     ] as const) {
       const calls = writes(tg, chatId);
       expect(calls[0]!.method).toBe("sendMessage");
       expect(calls[0]!.atMs - streams.get(chatId)!.seen.firstAtMs!).toBeLessThan(1000);
       // The pacer spaces calls as they leave; allow for uneven network time on arrival.
-      for (const gap of gaps(calls)) expect(gap).toBeGreaterThanOrEqual(minGapMs - 150);
+      for (const gap of gaps(calls)) expect(gap).toBeGreaterThanOrEqual(minGapMs - 100);
       expect((calls.at(-1)!.atMs - calls[0]!.atMs) / (calls.length - 1)).toBeGreaterThanOrEqual(minGapMs - 20);
       expect(calls.length).toBeGreaterThanOrEqual(3);
       expect(calls.length).toBeLessThanOrEqual(6);
@@ -91,8 +95,16 @@ describe("telegram streaming", () => {
     let done = false;
     rig.behaviour = async (_m, reply) => {
       // Whitespace, then a code fence that has no code yet: nothing new to see.
-      // (Deltas come slower than the 400 ms hold before the first message.)
-      await reply.stream(deltas(["Hello", " ", "\n", "\n", "world", "\n\n", "\n```", "py\n"], 450));
+      // ("Hello" goes out alone after the 400 ms hold; each later delta gets its own chance to edit.)
+      async function* parts() {
+        yield "Hello";
+        await sleep(600);
+        for (const part of [" ", "\n", "\n", "world", "\n\n", "\n```", "py\n"]) {
+          await sleep(120);
+          yield part;
+        }
+      }
+      await reply.stream(parts());
       done = true;
     };
     tg.privateMessage(u, "hi");
@@ -111,7 +123,7 @@ describe("telegram streaming", () => {
     let done = 0;
     rig.behaviour = async (m, reply) => {
       const parts = expected(m.author.name).split(" ").map((w, i) => (i === 0 ? w : ` ${w}`));
-      await reply.stream(deltas(parts, 100));
+      await reply.stream(deltas(parts, 50));
       done++;
     };
     for (const u of users) tg.privateMessage(u, "go");
@@ -128,7 +140,7 @@ describe("telegram streaming", () => {
     const u = tg.user();
     let finished = false;
     rig.behaviour = async (_m, reply) => {
-      tg.inject429(2, "editMessageText");
+      tg.inject429(1, "editMessageText");
       await reply.stream(deltas(["The answer ", "is ", "forty-two."], 300));
       finished = true;
     };
@@ -137,10 +149,11 @@ describe("telegram streaming", () => {
     const edits = tg.callsOf("editMessageText", u.id);
     const limited = edits.findIndex((c) => c.status === 429);
     expect(limited).toBeGreaterThanOrEqual(0);
-    expect(edits[limited]!.response.parameters).toEqual({ retry_after: 2 });
+    expect(edits[limited]!.response.parameters).toEqual({ retry_after: 1 });
     const retried = edits[limited + 1]!;
-    expect(retried.atMs - edits[limited]!.atMs).toBeGreaterThanOrEqual(2000);
-    expect(retried.atMs - edits[limited]!.atMs).toBeLessThan(3500);
+    expect(retried.atMs - edits[limited]!.atMs).toBeGreaterThanOrEqual(1000);
+    // Not much more than retry_after (a second retry_after or the pacing's own 1 s would show here).
+    expect(retried.atMs - edits[limited]!.atMs).toBeLessThan(1900);
     expect(tg.botTexts(u.id)).toEqual(["The answer is forty-two."]);
   }, 15_000);
 
@@ -246,7 +259,8 @@ describe("telegram formatting", () => {
   });
 
   it("delivers a 10,000-character answer in parts of at most 4,096, code blocks closed and reopened", async () => {
-    rig = await startRig();
+    // Pacing is not the point here: a tenth of the group interval, flood limits scaled alike.
+    rig = await startRig({ adapter: { groupEditIntervalMs: 300 }, fake: { flood: { group: { burst: 5, perMinute: 200 } } } });
     const { tg } = rig;
     const alice = tg.user({ first_name: "Alice" });
     const group = tg.group({ supergroup: true });
@@ -314,17 +328,18 @@ describe("telegram refusals", () => {
 });
 
 describe("telegram typing and replies", () => {
-  it("shows typing every ~4 s while the model thinks, and stops at the first message", async () => {
-    rig = await startRig();
+  it("shows typing every typingEveryMs while the model thinks, and stops at the first message", async () => {
+    // The default 4 s is checked on fake timers in shared/typing.test.ts.
+    rig = await startRig({ adapter: { typingEveryMs: 800 } });
     const { tg } = rig;
     const u = tg.user();
     let done = false;
     rig.behaviour = async (_m, reply) => {
       reply.typing();
       reply.typing(); // a second call does not double the actions
-      await sleep(4500);
+      await sleep(900); // the answer starts ~0.7 s before a third action would be due
       await reply.stream(deltas(["thought ", "about it"], 50));
-      await sleep(4500);
+      await sleep(1000);
       done = true;
     };
     tg.privateMessage(u, "think hard");
@@ -332,12 +347,12 @@ describe("telegram typing and replies", () => {
     const actions = tg.callsOf("sendChatAction", u.id);
     const firstSend = tg.callsOf("sendMessage", u.id)[0]!;
     expect(actions.map((a) => a.params.action)).toEqual(["typing", "typing"]);
-    expect(actions[1]!.atMs - actions[0]!.atMs).toBeGreaterThanOrEqual(3900);
+    expect(actions[1]!.atMs - actions[0]!.atMs).toBeGreaterThanOrEqual(700);
     expect(actions.every((a) => a.atMs < firstSend.atMs)).toBe(true);
   }, 20_000);
 
   it("stops typing when the core is done with the message, even without an answer", async () => {
-    rig = await startRig();
+    rig = await startRig({ adapter: { typingEveryMs: 400 } });
     const { tg } = rig;
     const u = tg.user();
     rig.behaviour = async (_m, reply) => {
@@ -346,7 +361,7 @@ describe("telegram typing and replies", () => {
     };
     tg.privateMessage(u, "nothing to say");
     await rig.waitReceived(1);
-    await sleep(4500);
+    await sleep(1200); // three intervals
     expect(tg.callsOf("sendChatAction", u.id)).toHaveLength(1);
   }, 10_000);
 
@@ -368,7 +383,7 @@ describe("telegram typing and replies", () => {
   });
 
   it("spaces answers that follow each other in a group, so several quick questions draw no 429", async () => {
-    rig = await startRig({ adapter: { groupEditIntervalMs: 700 }, fake: { flood: { group: { burst: 1, perMinute: 60_000 / 700 } } } });
+    rig = await startRig({ adapter: { groupEditIntervalMs: 300 }, fake: { flood: { group: { burst: 1, perMinute: 60_000 / 300 } } } });
     const { tg } = rig;
     const alice = tg.user();
     const group = tg.group({ id: -1001234567890123 });
@@ -377,7 +392,7 @@ describe("telegram typing and replies", () => {
     await tg.waitFor(() => tg.botMessages(group.id).length === 4, 10_000);
     expect(tg.botTexts(group.id)).toEqual(["ok: /chat q0", "ok: /chat q1", "ok: /chat q2", "ok: /chat q3"]);
     expect(tg.calls.filter((c) => c.status === 429)).toEqual([]);
-    for (const gap of gaps(writes(tg, group.id))) expect(gap).toBeGreaterThanOrEqual(650);
+    for (const gap of gaps(writes(tg, group.id))) expect(gap).toBeGreaterThanOrEqual(250);
   }, 15_000);
 
   it("reaches a Bot API root given with a trailing slash", async () => {
