@@ -33,10 +33,29 @@ afterEach(async () => {
   ollama.requests.length = 0;
 });
 
+/**
+ * Pacing is the adapter tests' subject: here a tenth of the default intervals (1 s private,
+ * 3 s group), with the fake's flood limits scaled alike so that going over them still shows.
+ */
+const PRIVATE_EDIT_INTERVAL_MS = 100;
+const GROUP_EDIT_INTERVAL_MS = 300;
+
 async function startWholeBot(env: Record<string, string> = {}): Promise<FakeTelegram> {
-  tg = await startFakeTelegram();
-  const config = loadConfig(botEnv({ OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "3000", ...env }));
-  const adapter = createTelegramAdapter({ token: tg.token, apiRoot: tg.apiRoot, botInfo: tg.botInfo });
+  tg = await startFakeTelegram({
+    flood: {
+      private: { burst: 3, perMinute: 60_000 / PRIVATE_EDIT_INTERVAL_MS },
+      group: { burst: 5, perMinute: 60_000 / GROUP_EDIT_INTERVAL_MS },
+      global: { burst: 30, perMinute: 1800 },
+    },
+  });
+  const config = loadConfig(botEnv({ OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "10000", ...env }));
+  const adapter = createTelegramAdapter({
+    token: tg.token,
+    apiRoot: tg.apiRoot,
+    botInfo: tg.botInfo,
+    privateEditIntervalMs: PRIVATE_EDIT_INTERVAL_MS,
+    groupEditIntervalMs: GROUP_EDIT_INTERVAL_MS,
+  });
   app = await startApp({ config, log: pino({ level: "silent" }), adapters: [adapter] });
   return tg;
 }
@@ -55,7 +74,7 @@ describe("Telegram end to end", () => {
 
   it("streams a slow answer by edits and formats its Markdown", async () => {
     const tg = await startWholeBot();
-    ollama.setResponder(() => ({ chunks: ["Here is **bold** ", "and `code`", " and more ", "words."], chunkDelayMs: 600 }));
+    ollama.setResponder(() => ({ chunks: ["Here is **bold** ", "and `code`", " and more ", "words."], chunkDelayMs: 250 }));
     const u = tg.user();
     tg.privateMessage(u, "explain");
     await tg.waitFor(() => tg.botTexts(u.id)[0] === "Here is bold and code and more words.", 10_000, "the final text");
@@ -71,7 +90,6 @@ describe("Telegram end to end", () => {
     const bob = tg.user({ first_name: "Bob" });
     const group = tg.group({ supergroup: true, title: "Tea party" });
     const asked = tg.command(group, alice, "chat", "is it tea time?", { atBot: true });
-    // In a group the answer grows by an edit every 3 s.
     await tg.waitFor(() => tg.botTexts(group.id)[0] === "Echo: Alice Liddell: is it tea time?", 8000, "the answer");
     const [answer] = tg.botMessages(group.id);
     expect(answer!.reply_to_message?.message_id).toBe(asked.message_id);
