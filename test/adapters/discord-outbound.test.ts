@@ -8,6 +8,13 @@ afterEach(async () => {
   bot = undefined;
 });
 
+/**
+ * Pacing at a quarter of the default (1.2 s per channel), with the fake's
+ * per-channel buckets (5 per 5 s on Discord) scaled alike, for tests whose
+ * subject is not the pacing's length.
+ */
+const quick = { adapter: { editIntervalMs: 300 }, fake: { messageBucket: { limit: 5, windowMs: 1250 }, webhookBucket: { limit: 5, windowMs: 1250 } } };
+
 /** Every request that creates or edits a message: channel messages, interaction responses, follow-ups. */
 const messageWrites = (b: RunningDiscordBot): RecordedRequest[] =>
   b.fake.requests.filter(
@@ -20,11 +27,11 @@ const messageWrites = (b: RunningDiscordBot): RecordedRequest[] =>
 
 describe("discord adapter: answers", () => {
   it("pings nobody, whatever the model writes: every send, edit and follow-up parses no mentions", async () => {
-    bot = await startDiscordBot();
+    bot = await startDiscordBot(quick);
     const { fake, general, member, moderator, modRoleId } = bot;
     const nasty = ["Hello @everyone ", "and @here, ", `calling <@&${modRoleId}> `, `and <@${moderator.id}> `, `and <@!${member.id}>.`];
     bot.behaviour = async (m, reply) => {
-      await reply.stream(slowly(nasty, 400));
+      await reply.stream(slowly(nasty, 150)); // longer than the 400 ms hold before the first message: edits too
       await reply.send(`also @everyone <@&${modRoleId}> <@${moderator.id}>`);
       if (m.command) await reply.send(`${"x".repeat(1990)} @everyone and a follow-up <@${moderator.id}>`);
     };
@@ -45,7 +52,7 @@ describe("discord adapter: answers", () => {
   }, 30_000);
 
   it("delivers a 6,000-character answer complete, in messages of at most 2,000 characters", async () => {
-    bot = await startDiscordBot();
+    bot = await startDiscordBot(quick);
     const { fake, general, member } = bot;
     const paragraph = (i: number) => `Paragraph ${i}. ${"All work and no play makes Jack a dull boy. ".repeat(9).trim()}`;
     const text = Array.from({ length: 15 }, (_, i) => paragraph(i)).join("\n\n");
@@ -66,8 +73,8 @@ describe("discord adapter: answers", () => {
     expect(messageWrites(bot).every((w) => w.status === 200)).toBe(true);
   }, 40_000);
 
-  it("streams into several channels at once, each at its own pace: one edit per 1.2 s per channel, none slowed by another", async () => {
-    bot = await startDiscordBot();
+  it("streams into several channels at once, each at its own pace: one edit per editIntervalMs per channel, none slowed by another", async () => {
+    bot = await startDiscordBot(quick);
     const { fake, general, random, thread, member } = bot;
     const channels = [general, random, thread];
     const words = Array.from({ length: 40 }, (_, i) => `word${i} `);
@@ -76,7 +83,7 @@ describe("discord adapter: answers", () => {
       const key = m.channel.key.slice("discord:".length);
       async function* tokens() {
         for (const [i, word] of words.entries()) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await new Promise((resolve) => setTimeout(resolve, 30));
           if (i === 0) firstDeltaAt.set(key, Date.now());
           yield word;
         }
@@ -94,21 +101,22 @@ describe("discord adapter: answers", () => {
       const [first, ...edits] = calls;
       // The first message within about a second of the first tokens.
       expect(first!.atMs - firstDeltaAt.get(channelId)!).toBeLessThan(1000);
-      // About 4 s of tokens: a handful of edits, each at least ~1.2 s after the last call.
+      // About 1.2 s of tokens: a handful of edits, each at least ~300 ms after the last call.
       expect(edits.length).toBeGreaterThanOrEqual(3);
-      for (let i = 1; i < calls.length; i++) expect(calls[i]!.atMs - calls[i - 1]!.atMs).toBeGreaterThanOrEqual(1150);
-      // Not slowed: the last edit comes soon after the channel's own last token.
-      expect(calls.at(-1)!.atMs - firstDeltaAt.get(channelId)!).toBeLessThan(4000 + 1500);
+      for (let i = 1; i < calls.length; i++) expect(calls[i]!.atMs - calls[i - 1]!.atMs).toBeGreaterThanOrEqual(250);
+      // Not slowed: the last edit comes soon after the channel's own last token (one pacer for all
+      // three channels would need some fifteen calls 300 ms apart, 4.5 s).
+      expect(calls.at(-1)!.atMs - firstDeltaAt.get(channelId)!).toBeLessThan(1200 + 1300);
     }
   }, 30_000);
 
   it("leaves a 429 to discord.js's queue: the edit is retried once after retry_after, the answer completes", async () => {
-    bot = await startDiscordBot();
+    bot = await startDiscordBot(quick);
     const { fake, general, member } = bot;
     fake.inject429({ method: "PATCH", path: /^\/channels\/\d+\/messages\/\d+$/, retryAfterSec: 1 });
     let done: string | undefined;
     bot.behaviour = async (_m, reply) => {
-      done = await reply.stream(slowly(["first words, ", "more words, ", "last words."], 300));
+      done = await reply.stream(slowly(["first words, ", "more words, ", "last words."], 200));
     };
     await fake.sendGuildMessage({ channelId: general, authorId: member.id, content: "go", mentionBot: true });
     await fake.waitFor(() => done, 10_000);
@@ -120,20 +128,21 @@ describe("discord adapter: answers", () => {
     expect(edits[1]!.body).toEqual(edits[0]!.body);
   }, 15_000);
 
-  it("shows typing while the model thinks, renewed every ~8 s, and stops at the first message", async () => {
-    bot = await startDiscordBot();
+  it("shows typing while the model thinks, renewed every typingEveryMs, and stops at the first message", async () => {
+    // The default 8 s is checked on fake timers in shared/typing.test.ts.
+    bot = await startDiscordBot({ adapter: { typingEveryMs: 800 } });
     const { fake, general, member } = bot;
     bot.behaviour = async (_m, reply) => {
       reply.typing();
-      await new Promise((resolve) => setTimeout(resolve, 8600));
+      await new Promise((resolve) => setTimeout(resolve, 900));
       await reply.stream(slowly(["thought ", "about it"], 10));
     };
     await fake.sendGuildMessage({ channelId: general, authorId: member.id, content: "hmm?", mentionBot: true });
     await fake.waitFor(() => fake.botMessages(general)[0]?.content === "thought about it", 15_000);
     const typing = fake.requestsTo("POST", new RegExp(`^/channels/${general}/typing$`));
     expect(typing).toHaveLength(2);
-    expect(typing[1]!.atMs - typing[0]!.atMs).toBeGreaterThanOrEqual(7900);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(typing[1]!.atMs - typing[0]!.atMs).toBeGreaterThanOrEqual(700);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // past a third renewal's time
     expect(fake.requestsTo("POST", /\/typing$/)).toHaveLength(2);
   }, 20_000);
 
