@@ -34,6 +34,7 @@ const envPaths: Record<string, string> = {
   LLM_TEMPERATURE: "llm.temperature",
   OLLAMA_HOST: "llm.ollamaHost",
   OLLAMA_KEEP_ALIVE: "llm.keepAlive",
+  LLM_MAX_CONTEXT_TOKENS: "llm.maxContextTokens",
   OPENAI_BASE_URL: "llm.openaiBaseUrl",
   REDIS_URL: "redisUrl",
   LOG_LEVEL: "logLevel",
@@ -172,7 +173,7 @@ function readConfigFile(env: Env): Record<string, unknown> {
 }
 
 // `.perMinute` and its siblings, but not `personaDir`.
-const numericPaths = /(Ms|Hours|Port|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|temperature|daily\w+)$/;
+const numericPaths = /(Ms|Hours|Port|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|maxContextTokens|temperature|daily\w+)$/;
 const booleanPaths = /^access\.(telegram\.private|discord\.dms|leaveUnlisted)$/;
 
 function coerce(path: string, value: string, variable: string): unknown {

@@ -90,6 +90,12 @@ const providerSchema = z
     keepAlive: keepAliveSchema.optional(),
     /** Ollama only: at most this many models kept loaded; the least recently used is unloaded first. Unset: no limit. */
     maxLoadedModels: positiveInt.optional(),
+    /**
+     * Ollama only: the context window of a model, in tokens, by model name
+     * (sent as `num_ctx`). A model not listed gets its own length as the
+     * server reports it, at most `llm.maxContextTokens`. @defaultValue {}
+     */
+    contextTokens: z.record(z.string().min(1), positiveInt).default({}),
     /** Prices by model name, per million tokens. Models without a price cost 0. @defaultValue {} */
     prices: z.record(z.string().min(1), priceSchema).default({}),
     /**
@@ -166,6 +172,13 @@ const llmSchema = z
      * (unload at once), or a duration such as `10m`. @defaultValue `ram`
      */
     keepAlive: keepAliveSchema.default("ram"),
+    /**
+     * Ollama: the largest context window (`num_ctx`, in tokens) asked for a
+     * model, whose own length is read from the server (`/api/show`). Each
+     * token of window costs memory on the Ollama machine; a provider's
+     * `contextTokens` for a model wins. @defaultValue 8192
+     */
+    maxContextTokens: positiveInt.default(8192),
     /** Base URL of an OpenAI-compatible server; each provider has a default. */
     openaiBaseUrl: z.preprocess(withScheme, httpUrl).optional(),
     /** API key for `openai`, `openrouter`, `groq` (from the environment only). */

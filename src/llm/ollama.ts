@@ -1,6 +1,7 @@
 /**
  * The Ollama provider, on the `ollama` npm client: streamed chat over
- * `/api/chat`, models from `/api/tags`, Ollama's own token counts.
+ * `/api/chat` with the model's context window (`num_ctx`), models from
+ * `/api/tags`, Ollama's own token counts.
  */
 import { Ollama, type ChatResponse } from "ollama";
 import type { Logger } from "pino";
@@ -16,6 +17,7 @@ import {
   transportError,
   type CallContext,
 } from "./convert-error.js";
+import { createContextWindows } from "./ollama-context.js";
 import { ollamaFetch, UnreadableBodyError, type FetchNotes } from "./ollama-fetch.js";
 import { ThinkingFilter } from "./thinking-filter.js";
 import type { ChatDelta, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
@@ -35,8 +37,18 @@ export interface OllamaProviderOptions {
    * unload at once); a request's own `keepAlive` wins. Default: the server's (5 min).
    */
   keepAlive?: string | number;
+  /** Context windows by model name, in tokens, sent as `num_ctx` (`contextTokens`). @defaultValue {} */
+  contextTokens?: Record<string, number>;
+  /**
+   * The largest `num_ctx` sent for a model not in `contextTokens`, whose own
+   * length is read from `/api/show` (`llm.maxContextTokens`), in tokens.
+   */
+  maxContextTokens: number;
   log?: Logger;
 }
+
+/** Longest wait for `/api/show`, in milliseconds (never above the provider's own `timeoutMs`). */
+const SHOW_TIMEOUT_MS = 5_000;
 
 /** ollama-js does not export its error class; it is recognised by name. */
 interface OllamaResponseError {
@@ -94,20 +106,40 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     return noteFailure(convert(e, ctx, guard, notes, chunksSeen), opts.log, ctx);
   }
 
+  const contextTokens = createContextWindows({
+    configured: opts.contextTokens ?? {},
+    maxTokens: opts.maxContextTokens,
+    log: opts.log,
+    async show(model, signal) {
+      const guard = startCallGuard(Math.min(SHOW_TIMEOUT_MS, opts.timeoutMs), signal);
+      try {
+        return await guard.race(clientFor(guard, {}).show({ model }));
+      } finally {
+        guard.dispose();
+      }
+    },
+  });
+
   async function* chat(req: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
     const ctx: CallContext = { provider: opts.name, kind: "ollama", model: req.model };
+    // Before the call's own timer starts: a first lookup must not eat into the wait for the answer.
+    const numCtx = await contextTokens(req.model, signal);
     const guard = startCallGuard(opts.timeoutMs, signal);
     const notes: FetchNotes = {};
     let chunksSeen = 0;
     const thinking = new ThinkingFilter();
     try {
       const keepAlive = req.keepAlive ?? opts.keepAlive;
+      const options = {
+        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+        ...(numCtx !== undefined ? { num_ctx: numCtx } : {}),
+      };
       const call = clientFor(guard, notes).chat({
         model: req.model,
         messages: req.messages.map(({ role, content }) => ({ role, content })),
         stream: true,
         ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}),
-        ...(req.temperature !== undefined ? { options: { temperature: req.temperature } } : {}),
+        ...(Object.keys(options).length > 0 ? { options } : {}),
       });
       const stream = await guard.race(call);
       for await (const part of guard.iterate(stream)) {
@@ -161,5 +193,5 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     }
   }
 
-  return { name: opts.name, kind: "ollama", chat, models, unload };
+  return { name: opts.name, kind: "ollama", chat, models, unload, contextTokens };
 }

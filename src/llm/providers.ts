@@ -20,7 +20,15 @@ interface BuiltProvider {
 /** The client for one provider's settings. */
 function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider {
   if (setup.kind === "ollama") {
-    return createOllamaProvider({ name: setup.name, host: setup.baseUrl, timeoutMs: setup.timeoutMs, keepAlive: setup.keepAlive, log });
+    return createOllamaProvider({
+      name: setup.name,
+      host: setup.baseUrl,
+      timeoutMs: setup.timeoutMs,
+      keepAlive: setup.keepAlive,
+      contextTokens: setup.contextTokens,
+      maxContextTokens: setup.maxContextTokens,
+      log,
+    });
   }
   return createOpenAiProvider({
     name: setup.name,

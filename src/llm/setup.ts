@@ -35,6 +35,10 @@ export interface ProviderSetup {
   keepAlive?: string | number;
   /** Ollama: most models kept loaded at once; unset means no limit. */
   maxLoadedModels?: number;
+  /** Ollama: the context window (`num_ctx`) of listed models, in tokens, by model name. */
+  contextTokens: Record<string, number>;
+  /** Ollama: the largest window asked for a model that is not listed, in tokens (`llm.maxContextTokens`). */
+  maxContextTokens: number;
   prices: Record<string, ModelPrice>;
   /** OpenAI-compatible: send `stream_options.include_usage`. */
   streamUsage: boolean;
@@ -197,6 +201,8 @@ function singleProvider(llm: LlmConfig): ProviderSetup {
       timeoutMs: llm.timeoutMs,
       models: [llm.model ?? defaultOllamaModel],
       keepAlive: keepAliveFor(llm.keepAlive),
+      contextTokens: {},
+      maxContextTokens: llm.maxContextTokens,
       prices: {},
       streamUsage: true,
     };
@@ -209,6 +215,8 @@ function singleProvider(llm: LlmConfig): ProviderSetup {
     apiKey: llm.apiKey,
     timeoutMs: llm.timeoutMs,
     models: [llm.model ?? preset.model],
+    contextTokens: {},
+    maxContextTokens: llm.maxContextTokens,
     prices: {},
     streamUsage: true,
   };
@@ -231,6 +239,7 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig): Provider
   if (p.kind === "openai") {
     if (p.keepAlive !== undefined) throw new LlmSetupError(`${at}.keepAlive: only providers of kind ollama keep models loaded.`);
     if (p.maxLoadedModels !== undefined) throw new LlmSetupError(`${at}.maxLoadedModels: only providers of kind ollama keep models loaded.`);
+    if (Object.keys(p.contextTokens).length > 0) throw new LlmSetupError(`${at}.contextTokens: only providers of kind ollama are told a context window.`);
   }
   return {
     name,
@@ -241,6 +250,8 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig): Provider
     models: [...p.models],
     keepAlive: p.kind === "ollama" ? keepAliveFor(p.keepAlive ?? llm.keepAlive) : undefined,
     maxLoadedModels: p.maxLoadedModels,
+    contextTokens: p.contextTokens,
+    maxContextTokens: llm.maxContextTokens,
     prices: p.prices,
     streamUsage: p.streamUsage,
   };

@@ -57,4 +57,9 @@ export interface LlmProvider {
   models(signal?: AbortSignal): Promise<string[]>;
   /** Ollama only: unloads a model from memory now (`keep_alive: 0`). Throws `ParleyError`. */
   unload?(model: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Ollama only: the context window a call to `model` gets, in tokens
+   * (`num_ctx`), or undefined when not known. Never throws.
+   */
+  contextTokens?(model: string, signal?: AbortSignal): Promise<number | undefined>;
 }

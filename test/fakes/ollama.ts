@@ -4,6 +4,10 @@
  * `/api/tags`, `/api/ps`, `/api/show`, `/api/version`, with Ollama's own
  * error bodies (`{"error": "..."}`) and injectable faults.
  *
+ * `/api/show` reports each model's trained context length as Ollama does
+ * (`model_info["<architecture>.context_length"]`), and every chat call's
+ * `options.num_ctx` is kept (`numCtxSent`).
+ *
  * Default answer: `Echo: <last user message>` in word chunks;
  * `prompt_eval_count` = words in all messages, `eval_count` = number of
  * chunks (see `defaultAnswer` in `./http.ts`). No artificial delays.
@@ -44,7 +48,15 @@ export interface FakeOllamaOptions {
   responder?: Responder;
   /** What `/api/version` reports. Default `0.6.5`. */
   version?: string;
+  /**
+   * Trained context length of models by name, as `/api/show` reports it;
+   * a model not listed reports {@link DEFAULT_CONTEXT_LENGTH}.
+   */
+  contextLengths?: Record<string, number>;
 }
+
+/** What `/api/show` reports for llama3.2 (and, here, for any model not configured). */
+export const DEFAULT_CONTEXT_LENGTH = 131_072;
 
 export interface FakeOllama {
   /** `http://127.0.0.1:<port>`: what goes into `OLLAMA_HOST`. */
@@ -59,6 +71,8 @@ export interface FakeOllama {
   setResponder(responder: Responder | null): void;
   /** Models currently loaded (what `/api/ps` lists). */
   loadedModels(): string[];
+  /** `options.num_ctx` of every `/api/chat` call since `requests` was last cleared, in order (undefined: not sent). */
+  numCtxSent(): Array<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -298,13 +312,25 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         const body = (record.body ?? {}) as Record<string, unknown>;
         const model = String(body.model ?? body.name ?? "");
         if (!installed.has(withTag(model))) return sendJson(res, 404, notFound(model));
+        const { details } = modelEntry(model);
+        const contextLength = options.contextLengths?.[model] ?? options.contextLengths?.[withTag(model)] ?? DEFAULT_CONTEXT_LENGTH;
+        // The shape of Ollama 0.6's answer for a llama model, trimmed to the fields clients read.
         return sendJson(res, 200, {
+          license: "LLAMA 3.2 COMMUNITY LICENSE AGREEMENT",
           modelfile: `FROM ${withTag(model)}`,
-          parameters: "",
+          parameters: 'stop                           "<|eot_id|>"',
           template: "{{ .Prompt }}",
-          details: modelEntry(model).details,
-          model_info: {},
-          capabilities: ["completion"],
+          details,
+          model_info: {
+            "general.architecture": details.family,
+            "general.parameter_count": 3_212_749_888,
+            [`${details.family}.attention.head_count`]: 24,
+            [`${details.family}.block_count`]: 28,
+            [`${details.family}.context_length`]: contextLength,
+            [`${details.family}.embedding_length`]: 3072,
+          },
+          capabilities: ["completion", "tools"],
+          modified_at: "2025-01-01T00:00:00Z",
         });
       }
       default:
@@ -329,6 +355,14 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     },
     loadedModels() {
       return [...loaded];
+    },
+    numCtxSent() {
+      return requests
+        .filter((r) => r.path === "/api/chat")
+        .map((r) => {
+          const numCtx = ((r.body as { options?: { num_ctx?: unknown } } | undefined)?.options ?? {}).num_ctx;
+          return typeof numCtx === "number" ? numCtx : undefined;
+        });
     },
     close: () => server.close(),
   };

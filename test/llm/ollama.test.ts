@@ -3,7 +3,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ParleyError, type ErrorCode } from "../../src/core/errors.js";
 import { createOllamaProvider } from "../../src/llm/ollama.js";
 import type { ChatRequest } from "../../src/llm/types.js";
-import { countWords, startFakeOllama, unusedPort, type FakeOllama, type Fault } from "../fakes/ollama.js";
+import { Writable } from "node:stream";
+import pino from "pino";
+import { windowFromShow } from "../../src/llm/ollama-context.js";
+import { countWords, DEFAULT_CONTEXT_LENGTH, startFakeOllama, unusedPort, type FakeOllama, type Fault } from "../fakes/ollama.js";
 import { collect } from "./collect.js";
 
 const TIMEOUT_MS = 300;
@@ -25,12 +28,16 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** `llm.maxContextTokens`'s default. */
+const MAX_CONTEXT_TOKENS = 8192;
+
 function provider(extra: { keepAlive?: string | number; host?: string; timeoutMs?: number } = {}) {
   return createOllamaProvider({
     name: "ollama",
     host: extra.host ?? fake.url,
     timeoutMs: extra.timeoutMs ?? TIMEOUT_MS,
     keepAlive: extra.keepAlive,
+    maxContextTokens: MAX_CONTEXT_TOKENS,
   });
 }
 
@@ -79,13 +86,13 @@ describe("ollama provider: answers", () => {
     expect(got.done?.usage).toEqual({ promptTokens: 123, completionTokens: 45 });
   });
 
-  it("sends the model, role/content messages, streaming, temperature", async () => {
+  it("sends the model, role/content messages, streaming, temperature, context window", async () => {
     await collect(provider().chat({ ...request, temperature: 0.3 }));
     const body = lastChat().body as Record<string, unknown>;
     expect(body.model).toBe("llama3.2");
     expect(body.stream).toBe(true);
     expect(body.messages).toEqual(request.messages);
-    expect(body.options).toEqual({ temperature: 0.3 });
+    expect(body.options).toEqual({ temperature: 0.3, num_ctx: MAX_CONTEXT_TOKENS });
     expect(body).not.toHaveProperty("keep_alive");
   });
 
@@ -321,5 +328,96 @@ describe("ollama provider: failures", () => {
       expect(message).not.toContain(String(fake.port));
     }
     expect(new Set(messages).size).toBeGreaterThan(5);
+  });
+});
+
+describe("ollama provider: context window (num_ctx)", () => {
+  let small: FakeOllama;
+  beforeAll(async () => {
+    small = await startFakeOllama({ models: ["llama3.2:latest", "tinyllama:latest"], contextLengths: { "tinyllama:latest": 2048 } });
+  });
+  afterAll(async () => {
+    await small.close();
+  });
+  afterEach(() => {
+    small.setFault(null);
+    small.requests.length = 0;
+  });
+
+  const showCalls = () => small.requests.filter((r) => r.path === "/api/show");
+  function debugLines(): { log: pino.Logger; lines: string[] } {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString("utf8"));
+        done();
+      },
+    });
+    return { log: pino({ level: "debug" }, sink), lines };
+  }
+  const on = (extra: { contextTokens?: Record<string, number>; maxContextTokens?: number; log?: pino.Logger } = {}) =>
+    createOllamaProvider({ name: "ollama", host: small.url, timeoutMs: TIMEOUT_MS, maxContextTokens: MAX_CONTEXT_TOKENS, ...extra });
+
+  it("sends the model's own length from /api/show, capped at maxContextTokens, asking once per model", async () => {
+    const ollama = on();
+    for (const model of ["llama3.2", "llama3.2", "tinyllama", "tinyllama"]) {
+      expect((await collect(ollama.chat({ ...request, model }))).error).toBeUndefined();
+    }
+    expect(DEFAULT_CONTEXT_LENGTH).toBeGreaterThan(MAX_CONTEXT_TOKENS);
+    expect(small.numCtxSent()).toEqual([MAX_CONTEXT_TOKENS, MAX_CONTEXT_TOKENS, 2048, 2048]);
+    expect(showCalls().map((r) => (r.body as { model: string }).model)).toEqual(["llama3.2", "tinyllama"]);
+    expect(await ollama.contextTokens!("tinyllama")).toBe(2048);
+    expect(showCalls()).toHaveLength(2);
+  });
+
+  it("a larger cap lets the model's length through; a configured window wins without asking", async () => {
+    await collect(on({ maxContextTokens: 32_768 }).chat(request));
+    expect(small.numCtxSent()).toEqual([32_768]);
+
+    small.requests.length = 0;
+    const configured = on({ contextTokens: { "llama3.2:latest": 16_384, tinyllama: 1024 } });
+    await collect(configured.chat(request));
+    await collect(configured.chat({ ...request, model: "tinyllama:latest" }));
+    expect(small.numCtxSent()).toEqual([16_384, 1024]);
+    expect(showCalls()).toEqual([]);
+  });
+
+  it("a failed /api/show leaves num_ctx unset (logged at debug), the answer comes all the same, and the next call asks again", async () => {
+    const { log, lines } = debugLines();
+    const ollama = on({ log });
+    small.setFault({ kind: "500", scope: "all" });
+    const first = await collect(ollama.chat(request));
+    expect(first.error).toBeUndefined();
+    expect(first.text).toBe("Echo: how are you today");
+    await collect(ollama.chat(request));
+    expect(small.numCtxSent()).toEqual([undefined, MAX_CONTEXT_TOKENS]);
+    expect(showCalls()).toHaveLength(2);
+    const line = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => /context length/.test(l.msg));
+    expect(line?.level).toBe(20);
+  });
+
+  it("a /api/show that never answers costs at most the timeout, and the answer's own wait is whole", async () => {
+    small.setFault({ kind: "hang", scope: "all" });
+    small.setResponder(() => ({ chunks: ["slow ", "but ", "steady"], chunkDelayMs: TIMEOUT_MS * 0.8 }));
+    const got = await collect(on().chat(request));
+    small.setResponder(null);
+    expect(got.error).toBeUndefined();
+    expect(got.text).toBe("slow but steady");
+    expect(small.numCtxSent()).toEqual([undefined]);
+    // The lookup's timeout, then three chunks; had the lookup used the answer's timer, the first chunk would be late.
+    expect(got.elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
+    expect(got.elapsedMs).toBeLessThan(TIMEOUT_MS + 3 * TIMEOUT_MS * 0.8 + MARGIN_MS);
+  });
+
+  it("reads the window a Modelfile sets before the trained length, and nothing from an answer without either", () => {
+    const modelInfo = { "general.architecture": "qwen2", "qwen2.context_length": 32_768 };
+    expect(windowFromShow({ parameters: "num_ctx                        4096\nstop \"<|im_end|>\"", model_info: modelInfo })).toEqual({
+      tokens: 4096,
+      from: "modelfile",
+    });
+    expect(windowFromShow({ parameters: 'stop "<|im_end|>"', model_info: modelInfo })).toEqual({ tokens: 32_768, from: "model" });
+    expect(windowFromShow({ parameters: "", model_info: {} })).toBeUndefined();
+    expect(windowFromShow({ model_info: { "general.architecture": "llama", "llama.context_length": "big" } })).toBeUndefined();
+    expect(windowFromShow("404 page not found")).toBeUndefined();
   });
 });
