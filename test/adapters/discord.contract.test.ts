@@ -3,7 +3,8 @@ import { runAdapterContract } from "../contract/adapter-contract.js";
 import { startScenario } from "../fakes/discord/scenario.js";
 
 runAdapterContract("discord", async () => {
-  const { fake, general, random, member, dmUser } = await startScenario();
+  // Pacing is the outbound tests' subject: here a quarter of the default 1.2 s, the fake's buckets scaled alike.
+  const { fake, general, random, member, dmUser } = await startScenario({ messageBucket: { limit: 5, windowMs: 1250 }, webhookBucket: { limit: 5, windowMs: 1250 } });
   const users = new Map<string, string>();
   /** The user a `userName` stands for; the DM user by default, renamed as asked. */
   const userFor = (where: { chat: "private" | "group"; userId?: string; userName?: string }) => {
@@ -17,7 +18,7 @@ runAdapterContract("discord", async () => {
   };
   return {
     // A trailing slash, as people often write DISCORD_API_URL, must not matter.
-    adapter: createDiscordAdapter({ token: fake.token, apiUrl: `${fake.apiUrl}/` }),
+    adapter: createDiscordAdapter({ token: fake.token, apiUrl: `${fake.apiUrl}/`, editIntervalMs: 300 }),
     maxLength: 2000,
     supportsGroups: true,
     groupChatIds: [general, random],

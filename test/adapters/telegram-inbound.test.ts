@@ -9,6 +9,9 @@ afterEach(async () => {
 
 const texts = (r: TelegramRig) => r.received.map((x) => ({ text: x.message.text, addressed: x.message.addressed }));
 
+/** Group pacing at a tenth of the default 3 s (flood limits scaled alike), where pacing is not the subject. */
+const quickGroups = { adapter: { groupEditIntervalMs: 300 }, fake: { flood: { group: { burst: 5, perMinute: 200 } } } };
+
 describe("telegram inbound: private chats", () => {
   it("hands every private message over as addressed, with keys, display name and the owner as moderator", async () => {
     rig = await startRig();
@@ -131,7 +134,7 @@ describe("telegram inbound: groups", () => {
   });
 
   it("treats each forum topic as its own channel and answers inside the topic", async () => {
-    rig = await startRig();
+    rig = await startRig(quickGroups);
     const { tg } = rig;
     const bob = tg.user({ first_name: "Bob" });
     const forum = tg.group({ forum: true, title: "Forum" });
@@ -149,7 +152,7 @@ describe("telegram inbound: groups", () => {
   });
 
   it("does not take a topic's first message for a reply to the bot", async () => {
-    rig = await startRig();
+    rig = await startRig(quickGroups);
     const { tg } = rig;
     const bob = tg.user({ first_name: "Bob" });
     const forum = tg.group({ forum: true });
