@@ -53,6 +53,7 @@ export const chat: Command = {
       history.window(channel, config.history.promptMessages),
       promptMemories(services, channel, args),
     ]);
+    let choice = llm.choose(persona, args);
     const messages = buildPrompt({
       persona,
       history: window.turns.map((t) => t.turn),
@@ -61,10 +62,11 @@ export const chat: Command = {
       shared: !message.channel.private,
       user: { name: message.author.name, text: args },
       historyTokens: config.history.promptTokens,
+      // Known for Ollama (num_ctx): a history that would not fit the window is cut here, not silently by the server.
+      windowTokens: await choice.provider.contextTokens?.(choice.model, signal),
     });
 
     const estimatedPrompt = messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
-    let choice = llm.choose(persona, args);
     const spend = await budgets.check(message.author.key, channel, {
       tokens: estimatedPrompt,
       cost: llm.costOf(targetName({ provider: choice.provider.name, model: choice.model }), { promptTokens: estimatedPrompt, completionTokens: 0 }),

@@ -6,6 +6,8 @@ import { Budgets } from "./chat/budgets.js";
 import { AccessPolicy } from "./core/access.js";
 import { createDispatcher, type Dispatcher } from "./core/dispatcher.js";
 import type { Services } from "./core/services.js";
+import { startHealthServer, type HealthServer } from "./http/health.js";
+import { appReadiness } from "./http/readiness.js";
 import { formatCost } from "./llm/prices.js";
 import { createRouter } from "./llm/providers.js";
 import { personaCatalogFor } from "./personas/catalog.js";
@@ -23,6 +25,8 @@ export interface App {
   dispatcher: Dispatcher;
   /** Resolves when an adapter that can finish (console at end of input) has finished. */
   done: Promise<void>;
+  /** The health server, when `httpPort` is set; `/readyz` answers 503 from the moment `stop` is called. */
+  health?: HealthServer;
   /** Stops the adapters, waits for answers in flight, closes the stores. */
   stop(): Promise<void>;
 }
@@ -82,7 +86,13 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
   };
 
   const started: Adapter[] = [];
+  let health: HealthServer | undefined;
   try {
+    // Up before the adapters connect: /healthz answers from the start, /readyz says what is still missing.
+    if (config.httpPort !== undefined) {
+      const checks = appReadiness({ kv: stores.kv, llm, adapters, started });
+      health = await startHealthServer({ port: config.httpPort, host: config.httpHost, checks, log });
+    }
     for (const adapter of adapters) {
       await adapter.start(context);
       started.push(adapter);
@@ -90,6 +100,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     }
   } catch (e) {
     await Promise.allSettled(started.map((a) => a.stop()));
+    await health?.close();
     await stores.close();
     throw e;
   }
@@ -101,8 +112,10 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     services,
     dispatcher,
     done,
+    health,
     stop() {
       stopping ??= (async () => {
+        health?.stopping();
         // Answers still running when the grace period nears its end are ended and marked, so they reach the chat.
         const graceMs = config.shutdownGraceMs;
         const cutoff = setTimeout(() => {
@@ -116,6 +129,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
           clearTimeout(cutoff);
         }
         await stores.close();
+        await health?.close();
       })();
       return stopping;
     },

@@ -14,12 +14,24 @@ export interface PromptParts {
   user: { name: string; text: string };
   /** Token budget of the history part. */
   historyTokens: number;
+  /**
+   * The model's context window in tokens, when known (Ollama's `num_ctx`):
+   * the history then also fits in what the window leaves after the system
+   * prompt, the new message and room for the answer.
+   */
+  windowTokens?: number;
 }
+
+/**
+ * Share of a known window kept for the answer: Ollama counts the answer's
+ * tokens in `num_ctx` too, and drops the start of the prompt when it runs out.
+ */
+const ANSWER_SHARE = 0.25;
 
 /**
  * Builds the messages sent to the model: the persona's prompt with the
  * channel's facts and summary, then as much recent history as fits the
- * budget (newest kept), then the new message.
+ * budget and the model's window (newest kept), then the new message.
  */
 export function buildPrompt(parts: PromptParts): ChatMessage[] {
   let system = parts.persona.prompt;
@@ -32,9 +44,14 @@ export function buildPrompt(parts: PromptParts): ChatMessage[] {
     system += "\n\nSeveral people talk in this channel; each of their messages starts with the speaker's name.";
   }
 
+  const userText = parts.shared ? `${parts.user.name}: ${parts.user.text}` : parts.user.text;
   const turns: ChatMessage[] = [];
   // The summary stands for the older turns: it spends the same budget.
   let budget = parts.historyTokens - (parts.summary ? estimateTokens(parts.summary) : 0);
+  if (parts.windowTokens !== undefined) {
+    const room = Math.floor(parts.windowTokens * (1 - ANSWER_SHARE)) - estimateTokens(system) - estimateTokens(userText);
+    budget = Math.min(budget, room);
+  }
   for (let i = parts.history.length - 1; i >= 0; i--) {
     const turn = parts.history[i]!;
     const content = turn.role === "user" && parts.shared && turn.author ? `${turn.author}: ${turn.content}` : turn.content;
@@ -46,6 +63,5 @@ export function buildPrompt(parts: PromptParts): ChatMessage[] {
   // A window that opens on an answer has lost its question: drop it.
   while (turns[0]?.role === "assistant") turns.shift();
 
-  const userText = parts.shared ? `${parts.user.name}: ${parts.user.text}` : parts.user.text;
   return [{ role: "system", content: system }, ...turns, { role: "user", content: userText }];
 }

@@ -39,6 +39,8 @@ const envPaths: Record<string, string> = {
   REDIS_URL: "redisUrl",
   LOG_LEVEL: "logLevel",
   PARLEY_SHUTDOWN_GRACE_MS: "shutdownGraceMs",
+  PARLEY_HTTP_PORT: "httpPort",
+  PARLEY_HTTP_HOST: "httpHost",
   PARLEY_PREFIXES: "prefixes",
   PARLEY_PERSONA_DIR: "personaDir",
   PARLEY_DEFAULT_PERSONA: "defaultPersona",

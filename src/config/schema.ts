@@ -400,6 +400,14 @@ export const configSchema = z
      * orchestrator's own wait (Docker's `stop_grace_period`). @defaultValue 20_000
      */
     shutdownGraceMs: positiveInt.default(20_000),
+    /**
+     * Port of the health server: `GET /healthz` (the process runs) and
+     * `GET /readyz` (store, adapters and a model provider answer). Unset: no
+     * server. Not the Telegram webhook's port.
+     */
+    httpPort: z.number().int().min(1).max(65535).optional(),
+    /** Address the health server listens on. @defaultValue `0.0.0.0` (every interface, as a container needs) */
+    httpHost: z.string().min(1).default("0.0.0.0"),
     /** Start the console adapter even when platform tokens are set (`--console`). @defaultValue false */
     console: z.boolean().default(false),
   })

@@ -28,4 +28,6 @@ export interface Adapter {
   stop(): Promise<void>;
   /** Resolves when the adapter has nothing more to do (console: end of input). */
   readonly done?: Promise<void>;
+  /** Whether it is connected to its platform now (for `/readyz`); absent: connected once started. */
+  ready?(): boolean;
 }

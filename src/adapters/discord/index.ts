@@ -58,6 +58,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
 
   return {
     platform: "discord",
+    ready: () => client?.isReady() ?? false,
 
     async start(ctx) {
       const log = ctx.log.child({ platform: "discord" });

@@ -187,6 +187,8 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
 
   return {
     platform: "telegram",
+    // Polling: while the runner runs; webhook: while its server listens.
+    ready: () => runner?.isRunning() ?? webhook !== undefined,
     get webhookPort() {
       return webhook?.port;
     },
