@@ -5,11 +5,14 @@ import type { Logger } from "pino";
  * unreadable bodies and cut streams. Each provider first unpacks its own
  * client's error classes into these calls.
  *
- * User messages name the provider and the model, never a URL or a key;
- * the detail (for logs) carries status and error codes, and the server's
- * own words only where they cannot hold a key.
+ * User messages name the provider and the model, never a key; only "could
+ * not reach" names the address tried, stripped of anything that can hold
+ * one. The detail (for logs) carries status and error codes, and the
+ * server's own words only where they cannot hold a key.
  */
+import { providerKinds } from "../config/schema.js";
 import { ParleyError } from "../core/errors.js";
+import { redactSecrets } from "../log.js";
 
 /** What the failed call was, for the messages. */
 export interface CallContext {
@@ -17,6 +20,8 @@ export interface CallContext {
   provider: string;
   kind: "ollama" | "openai";
   model?: string;
+  /** The server's base URL as configured (`OLLAMA_HOST`, `OPENAI_BASE_URL`, a provider's `baseUrl`). */
+  address?: string;
   /** Some answer text already went to the consumer: the call cannot be replayed unseen. */
   textYielded?: boolean;
 }
@@ -55,9 +60,47 @@ export function timeoutError(ctx: CallContext, cause?: unknown): ParleyError {
   });
 }
 
+/**
+ * An address fit to show: no user name or password, query or fragment
+ * (where keys hide), nor anything shaped like a token.
+ */
+export function shownAddress(address: string): string {
+  try {
+    const url = new URL(address);
+    url.username = "";
+    url.password = "";
+    url.search = "";
+    url.hash = "";
+    return redactSecrets(url.toString().replace(/\/$/, ""), []);
+  } catch {
+    return "its configured address";
+  }
+}
+
+/**
+ * Where the address of `ctx`'s server is set: the environment variable of
+ * the single-provider setup (providers named after their kind), otherwise
+ * the provider's entry in the config file.
+ */
+function addressSetting(ctx: CallContext): string {
+  const single = (providerKinds as readonly string[]).includes(ctx.provider) && (ctx.provider === "ollama") === (ctx.kind === "ollama");
+  if (!single) return `llm.providers.${ctx.provider}.baseUrl`;
+  return ctx.kind === "ollama" ? "OLLAMA_HOST" : "OPENAI_BASE_URL";
+}
+
+function unreachableMessage(ctx: CallContext): string {
+  if (!ctx.address) return `Could not reach ${server(ctx)}; is it running?`;
+  const at = shownAddress(ctx.address);
+  if (ctx.kind === "ollama") {
+    const name = ctx.provider === "ollama" ? "Ollama" : `Ollama (${ctx.provider})`;
+    return `Could not reach ${name} at ${at} — is it running? Start it with \`ollama serve\`, or set ${addressSetting(ctx)}.`;
+  }
+  return `Could not reach ${ctx.provider} at ${at} — is the server running? Check ${addressSetting(ctx)} and your network.`;
+}
+
 /** No connection to the server (refused, DNS, reset); `code` is the socket error code, for the log. */
 export function unavailableError(ctx: CallContext, cause: unknown, code?: string): ParleyError {
-  return new ParleyError("provider_unavailable", `Could not reach ${server(ctx)}; is it running?`, {
+  return new ParleyError("provider_unavailable", unreachableMessage(ctx), {
     cause,
     retryable: true,
     detail: detail(ctx, `connection failed${code ? ` (${code})` : ""}`),

@@ -121,7 +121,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
   });
 
   async function* chat(req: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
-    const ctx: CallContext = { provider: opts.name, kind: "ollama", model: req.model };
+    const ctx: CallContext = { provider: opts.name, kind: "ollama", model: req.model, address: opts.host };
     // Before the call's own timer starts: a first lookup must not eat into the wait for the answer.
     const numCtx = await contextTokens(req.model, signal);
     const guard = startCallGuard(opts.timeoutMs, signal);
@@ -163,7 +163,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
   }
 
   async function models(signal?: AbortSignal): Promise<string[]> {
-    const ctx: CallContext = { provider: opts.name, kind: "ollama" };
+    const ctx: CallContext = { provider: opts.name, kind: "ollama", address: opts.host };
     const guard = startCallGuard(opts.timeoutMs, signal);
     const notes: FetchNotes = {};
     try {
@@ -180,7 +180,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
   }
 
   async function unload(model: string, signal?: AbortSignal): Promise<void> {
-    const ctx: CallContext = { provider: opts.name, kind: "ollama", model };
+    const ctx: CallContext = { provider: opts.name, kind: "ollama", model, address: opts.host };
     const guard = startCallGuard(opts.timeoutMs, signal);
     const notes: FetchNotes = {};
     try {

@@ -127,7 +127,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
   }
 
   async function* chat(req: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
-    const ctx: CallContext = { provider: opts.name, kind: "openai", model: req.model };
+    const ctx: CallContext = { provider: opts.name, kind: "openai", model: req.model, address: opts.baseURL };
     const guard = startCallGuard(opts.timeoutMs, signal);
     let chunksSeen = 0;
     let finished = false;
@@ -192,7 +192,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
   }
 
   async function models(signal?: AbortSignal): Promise<string[]> {
-    const ctx: CallContext = { provider: opts.name, kind: "openai" };
+    const ctx: CallContext = { provider: opts.name, kind: "openai", address: opts.baseURL };
     const guard = startCallGuard(opts.timeoutMs, signal);
     try {
       const { data: page, response } = await guard.race(client.models.list({ signal: guard.signal }).withResponse());

@@ -191,14 +191,20 @@ describe("console adapter end to end (child process, fake Ollama)", () => {
     expect(await bot.end()).toBe(0);
   });
 
-  it("says when the model server is down, and still exits cleanly", async () => {
+  it("says when the model server is down, naming the address it tried, and still exits cleanly", async () => {
     const port = await unusedPort();
-    bot = startBot(env({ OLLAMA_HOST: `http://127.0.0.1:${port}` }));
+    // As Ollama reads OLLAMA_HOST: no scheme means http.
+    bot = startBot(env({ OLLAMA_HOST: `127.0.0.1:${port}` }));
     const started = Date.now();
     bot.say("anyone there?");
     bot.say("/help");
     await bot.waitFor("/usage");
-    expect(bot.stdout()).toMatch(/could not reach the ollama model server/i);
+    expect(bot.stdout()).toContain(
+      `Could not reach Ollama at http://127.0.0.1:${port} — is it running? Start it with \`ollama serve\`, or set OLLAMA_HOST.`,
+    );
+    // Piped: the answers alone on stdout, the detail as JSON lines on stderr.
+    expect(bot.stdout()).not.toMatch(/"level"|\bat .*\.ts:\d+/);
+    expect(bot.stderr()).toContain('"code":"provider_unavailable"');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await bot.end()).toBe(0);
   });

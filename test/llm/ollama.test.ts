@@ -312,7 +312,7 @@ describe("ollama provider: failures", () => {
     expect((await collect(provider().chat(request))).error).toBeUndefined();
   });
 
-  it("no user message contains the server's address", async () => {
+  it("no user message contains the server's address, but the one saying it could not be reached", async () => {
     const faults: Fault["kind"][] = ["500", "503", "400", "401", "429", "404-model", "hang", "stall", "cut", "not-json"];
     const messages: string[] = [];
     for (const fault of faults) {
@@ -321,13 +321,19 @@ describe("ollama provider: failures", () => {
       expect(error).toBeInstanceOf(ParleyError);
       messages.push((error as ParleyError).userMessage);
     }
-    const refused = `http://127.0.0.1:${await unusedPort()}`;
-    messages.push(expectParley((await collect(provider({ host: refused }).chat(request))).error, "provider_unavailable").userMessage);
     for (const message of messages) {
       expect(message).not.toMatch(/https?:|127\.0\.0\.1|localhost/);
       expect(message).not.toContain(String(fake.port));
     }
     expect(new Set(messages).size).toBeGreaterThan(5);
+  });
+
+  it("a server that cannot be reached is named by its address, with how to start it or point at another", async () => {
+    const port = await unusedPort();
+    const refused = expectParley((await collect(provider({ host: `http://127.0.0.1:${port}` }).chat(request))).error, "provider_unavailable");
+    expect(refused.userMessage).toBe(
+      `Could not reach Ollama at http://127.0.0.1:${port} — is it running? Start it with \`ollama serve\`, or set OLLAMA_HOST.`,
+    );
   });
 });
 

@@ -36,6 +36,10 @@ const llm = () => ({
   default: "local/llama3.2",
 });
 
+/** What the user and the log are told about the provider that is not there. */
+const gone = () =>
+  `Could not reach Ollama (gone) at http://127.0.0.1:${deadPort} — is it running? Start it with \`ollama serve\`, or set llm.providers.gone.baseUrl.`;
+
 describe("availability", () => {
   it("reports each provider's models, the configured ones it lacks with how to get them, and those that do not answer", async () => {
     const config = loadConfig({ PARLEY_CONFIG: writeConfig({ llm: { ...fastLlm, ...llm() } }) });
@@ -49,7 +53,7 @@ describe("availability", () => {
         models: ["gpt-4o-mini"],
         missing: [{ model: "gpt-5-turbo", fix: "check the model name; npx parley models lists what the server has" }],
       },
-      { name: "gone", kind: "ollama", ok: false, models: [], missing: [], problem: "Could not reach the gone model server; is it running?" },
+      { name: "gone", kind: "ollama", ok: false, models: [], missing: [], problem: gone() },
     ]);
     expect(checks.every((c) => c.latencyMs >= 0)).toBe(true);
   });
@@ -69,7 +73,7 @@ describe("availability", () => {
     expect(warnings).toEqual([
       "model qwen2.5-coder:7b is not available on local; ollama pull qwen2.5-coder:7b",
       "model gpt-5-turbo is not available on hosted; check the model name; npx parley models lists what the server has",
-      "model provider gone is not answering: Could not reach the gone model server; is it running?",
+      `model provider gone is not answering: ${gone()}`,
     ]);
   });
 
@@ -78,6 +82,6 @@ describe("availability", () => {
     expect(await bot.say("hello", { private: true })).toBe("Echo: hello");
     const status = await bot.say("/status", { private: true });
     expect(status).toContain("local: answering, but qwen2.5-coder:7b is missing (ollama pull qwen2.5-coder:7b)");
-    expect(status).toContain("gone: not answering (Could not reach the gone model server; is it running?)");
+    expect(status).toContain(`gone: not answering (${gone()})`);
   });
 });

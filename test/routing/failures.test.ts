@@ -127,7 +127,11 @@ describe.each(["ollama", "openai"] as const)("%s alone: one clear reply", (kind)
     const base = kind === "ollama" ? `http://127.0.0.1:${port}` : `http://127.0.0.1:${port}/v1`;
     bot = await alone(kind, base);
     const { value: answer, ms } = await timed(() => say("anyone?"));
-    expect(answer).toBe("Could not reach the primary model server; is it running?");
+    expect(answer).toBe(
+      kind === "ollama"
+        ? `Could not reach Ollama (primary) at ${base} — is it running? Start it with \`ollama serve\`, or set llm.providers.primary.baseUrl.`
+        : `Could not reach primary at ${base} — is the server running? Check llm.providers.primary.baseUrl and your network.`,
+    );
     expect(ms).toBeLessThan(SLACK_MS + 1000);
   });
 
