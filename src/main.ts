@@ -5,6 +5,8 @@ import { configSecrets } from "./config/secrets.js";
 import type { Adapter } from "./core/adapter.js";
 import { createConsoleAdapter } from "./adapters/console/index.js";
 import { createLogger } from "./log.js";
+import { loadDotEnv } from "./env-file.js";
+import { countMessages, noInputExitCode, noInputNotice } from "./no-input.js";
 
 /** The adapters whose tokens are set; the console when none is (or `--console`). */
 async function chooseAdapters(config: Config): Promise<Adapter[]> {
@@ -74,6 +76,8 @@ function stopOnSignals(stop: () => Promise<void>, graceMs: number, log: ReturnTy
 }
 
 async function main(): Promise<void> {
+  // Before the config is read, so .env settings count; variables already set win.
+  loadDotEnv();
   let config: Config;
   try {
     config = loadConfig(process.env, process.argv.slice(2));
@@ -86,6 +90,8 @@ async function main(): Promise<void> {
   }
   const secrets = configSecrets(config);
   const adapters = await chooseAdapters(config);
+  // Whether the terminal said anything: with no token and no input there is nothing to do.
+  const messagesRead = adapters.every((a) => a.platform === "console") ? countMessages(adapters[0]!) : () => 0;
   // Someone typing in a terminal wants answers, not JSON lines between them.
   const typing = adapters.every((a) => a.platform === "console") && process.stdin.isTTY && !process.env.LOG_LEVEL;
   const log = createLogger(typing && config.logLevel === "info" ? "warn" : config.logLevel, secrets);
@@ -104,6 +110,10 @@ async function main(): Promise<void> {
   if (adapters.every((a) => a.platform === "console")) {
     await app.done;
     await app.stop();
+    if (!process.stdin.isTTY && messagesRead() === 0) {
+      process.stderr.write(noInputNotice);
+      process.exit(noInputExitCode);
+    }
     process.exit(0);
   }
 }

@@ -1,4 +1,7 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadDotEnv } from "../env-file.js";
+import { packageRoot } from "../package-root.js";
 import { runDoctor } from "./doctor.js";
 import { listModels } from "./models.js";
 
@@ -13,6 +16,7 @@ const usage = `Usage: parley <command>
 Settings come from the environment and parley.yaml: see the README.
 `;
 
+loadDotEnv();
 const [command] = process.argv.slice(2);
 switch (command) {
   case "doctor":
@@ -24,7 +28,7 @@ switch (command) {
   case "--version":
   case "-v":
   case "version": {
-    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    const { version } = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string };
     process.stdout.write(`parley ${version}\n`);
     break;
   }

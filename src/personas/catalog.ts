@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { packageRoot } from "../package-root.js";
 
 /** A system prompt with a name: one `personas/<name>.md` file. */
 export interface Persona {
@@ -27,7 +27,7 @@ const frontMatterSchema = z
   .strict();
 
 /** The personas shipped with Parley. */
-const shippedPersonaDir = fileURLToPath(new URL("../../personas/", import.meta.url));
+const shippedPersonaDir = join(packageRoot, "personas");
 
 /** All personas, from the shipped folder and the user's own (which wins on a name clash). */
 export class PersonaCatalog {

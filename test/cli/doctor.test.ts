@@ -16,7 +16,8 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 /** Runs `parley <args>` the way `npx parley` does: through bin/parley.mjs. */
 function parley(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/parley.mjs", ...args], { cwd: root, env });
+    // Not run from the root: a developer's .env there would be read.
+    const child = spawn(process.execPath, [join(root, "bin/parley.mjs"), ...args], { cwd: join(root, "test/support"), env });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d));

@@ -1,7 +1,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
+/** tsx's loader by path, so the bot starts from any working folder. */
+export const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+/** The bot's working folder unless a test names one: the developer's .env and parley.yaml are not here. */
+const quietFolder = fileURLToPath(new URL("./", import.meta.url));
 
 /** The bot run as users run it (`npm start` = `tsx src/main.ts`), its stdin a pipe. */
 export interface BotProcess {
@@ -37,8 +43,8 @@ export function botEnv(extra: Record<string, string | undefined>): Record<string
   return env;
 }
 
-export function startBot(env: Record<string, string>, args: string[] = []): BotProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { cwd: root, env, stdio: "pipe" });
+export function startBot(env: Record<string, string>, args: string[] = [], cwd = quietFolder): BotProcess {
+  const child = spawn(process.execPath, ["--import", tsxLoader, join(root, "src/main.ts"), ...args], { cwd, env, stdio: "pipe" });
   let out = "";
   let err = "";
   const waiters = new Set<() => void>();
