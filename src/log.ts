@@ -1,5 +1,6 @@
 import pino, { type Logger } from "pino";
 import { Writable } from "node:stream";
+import { prettyLine, type PrettyOptions } from "./log-pretty.js";
 
 export type { Logger };
 
@@ -21,14 +22,53 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return out.replace(telegramToken, "[redacted]").replace(apiKeyLike, "[redacted]");
 }
 
+/** How log lines reach a terminal. */
+export interface TerminalLogOptions {
+  /**
+   * One readable line per entry instead of JSON (stderr is a terminal).
+   * Stacks only at `debug` or `trace`. @defaultValue false
+   */
+  pretty?: boolean;
+  /** ANSI styling of readable lines. @defaultValue true unless `NO_COLOR` is set */
+  color?: boolean;
+  /**
+   * Runs each readable line's write, so that a console chatting on the same
+   * terminal clears its line before and redraws it after (the console
+   * adapter's `printAbove`).
+   */
+  around?: (print: () => void) => void;
+}
+
 /**
  * Structured logs on stderr (stdout belongs to the console adapter's answers).
- * `secrets` are the configured tokens and keys.
+ * `secrets` are the configured tokens and keys. With `pretty`, each line is
+ * made readable first and scrubbed after, so formatting cannot bring a
+ * secret back.
  */
-export function createLogger(level: string, secrets: readonly string[], destination: NodeJS.WritableStream = process.stderr): Logger {
+export function createLogger(
+  level: string,
+  secrets: readonly string[],
+  destination: NodeJS.WritableStream = process.stderr,
+  terminal: TerminalLogOptions = {},
+): Logger {
+  const readable: PrettyOptions = {
+    color: terminal.color ?? !process.env.NO_COLOR,
+    stacks: level === "debug" || level === "trace",
+  };
+  const around = terminal.around ?? ((print: () => void) => print());
   const scrubbing = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      destination.write(redactSecrets(chunk.toString("utf8"), secrets));
+      const text = chunk.toString("utf8");
+      if (!terminal.pretty) {
+        destination.write(redactSecrets(text, secrets));
+      } else {
+        const columns = (destination as { columns?: number }).columns;
+        const options = { ...readable, maxChars: columns ? columns - 1 : undefined, scrub: (t: string) => redactSecrets(t, secrets) };
+        const lines = text.split("\n").filter((line) => line.length > 0);
+        // Scrubbed as JSON too: a secret is found before parsing can unescape or split it.
+        const shown = lines.map((line) => prettyLine(redactSecrets(line, secrets), options)).join("\n");
+        if (shown) around(() => destination.write(`${shown}\n`));
+      }
       callback();
     },
   });
