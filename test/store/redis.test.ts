@@ -175,4 +175,25 @@ describe("redis store: outages", () => {
     await eventually(async () => expect((await s.usage.userToday("telegram:42")).requests).toBe(1), 10_000);
     expect(stores.pending.size).toBe(0);
   });
+
+  it("writes what it kept once more on shutdown, before closing", { timeout: 20_000 }, async () => {
+    await redisCommand(own.url, "FLUSHDB");
+    // Probes so rare that only the shutdown's own one can see Redis back.
+    const s = await createStores({ log: silent, redisUrl: own.url, probeIntervalMs: 60_000 });
+    own.pause();
+    try {
+      expect(await s.history.append("telegram:9", [turn("user", "late"), turn("assistant", "kept")])).toBe("kept");
+      expect(await s.usage.record({ userKey: "telegram:9", channelKey: "telegram:9", promptTokens: 5, completionTokens: 7 })).toBeUndefined();
+    } finally {
+      own.resume();
+    }
+    expect(s.kv.reachable).toBe(false);
+    await s.close();
+    expect(await redisKeys(own.url, "parley:history:*")).toEqual([
+      "parley:history:telegram:9#record",
+      "parley:history:telegram:9#turn#0",
+      "parley:history:telegram:9#turn#1",
+    ]);
+    expect(await redisCommand(own.url, "HGET", `parley:counters:user:telegram:9#${new Date().toISOString().slice(0, 10)}`, "completionTokens")).toContain("7");
+  });
 });
