@@ -9,7 +9,7 @@
 const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$/;
 const HEADING = /^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/;
 const QUOTE = /^ {0,3}>\s?(.*)$/;
-const LINK = /^\[([^\[\]\n]+)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))+)>?(?:\s+"[^"\n]*")?\s*\)/;
+const LINK = /^\[([^[\]\n]+)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))+)>?(?:\s+"[^"\n]*")?\s*\)/;
 const AUTOLINK = /^<((?:https?|mailto):[^\s<>]+)>/i;
 /** Link targets kept as links; `tg://user?id=…` is left out because Telegram turns it into a mention that pings. */
 const SAFE_URL = /^(?:https?:\/\/|mailto:)/i;
