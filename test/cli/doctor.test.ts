@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
+import { Writable } from "node:stream";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,8 @@ import { startFakeOllama, unusedPort, type FakeOllama } from "../fakes/ollama.js
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.js";
 import { botEnv } from "../support/bot-process.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
+import { runDoctor } from "../../src/cli/doctor.js";
+import { listModels } from "../../src/cli/models.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -24,6 +27,25 @@ function parley(args: string[], env: Record<string, string>): Promise<{ code: nu
     child.stderr.on("data", (d: Buffer) => (err += d));
     child.on("exit", (code) => resolve({ code, out, err }));
   });
+}
+
+/**
+ * The same check in this process: what bin/parley.mjs runs for `doctor` and `models`, without
+ * a child's second of start-up. The runs through bin/parley.mjs (`parley` above) cover the wiring.
+ */
+async function inProcess(
+  run: typeof runDoctor | typeof listModels,
+  env: Record<string, string>,
+): Promise<{ code: number; out: string }> {
+  let out = "";
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      out += chunk.toString("utf8");
+      done();
+    },
+  });
+  const code = await run(env, sink);
+  return { code, out };
 }
 
 describe("parley doctor and parley models", () => {
@@ -72,7 +94,7 @@ describe("parley doctor and parley models", () => {
       LLM_MODEL: "mistral-nemo",
       REDIS_URL: `redis://127.0.0.1:${deadPort}`,
     };
-    const { code, out } = await parley(["doctor"], env);
+    const { code, out } = await inProcess(runDoctor, env);
     expect(out).toMatch(/^FAIL +telegram: Telegram refused the token/m);
     expect(out).toMatch(/^FAIL +discord: Discord refused the token/m);
     expect(out).toMatch(/^FAIL +provider ollama: .*ollama pull mistral-nemo/m);
@@ -97,14 +119,14 @@ describe("parley doctor and parley models", () => {
         "  fallback: [spare/llama3.2]",
       ].join("\n"),
     );
-    const { code, out } = await parley(["doctor"], { ...botEnv({ PARLEY_CONFIG: file }) });
+    const { code, out } = await inProcess(runDoctor, botEnv({ PARLEY_CONFIG: file }));
     expect(out).toMatch(/^FAIL +provider local: answering, but phi4 is missing \(ollama pull phi4\)/m);
     expect(out).toMatch(/^FAIL +provider spare: Could not reach/m);
     expect(code).toBe(1);
   });
 
   it("stops at a broken configuration", async () => {
-    const { code, out } = await parley(["doctor"], { ...healthy(), OLLAMA_HOST: "not a url" });
+    const { code, out } = await inProcess(runDoctor, { ...healthy(), OLLAMA_HOST: "not a url" });
     expect(out).toMatch(/^FAIL +configuration: Invalid setting llm\.ollamaHost \(OLLAMA_HOST\)/m);
     expect(code).toBe(1);
   });
@@ -114,7 +136,7 @@ describe("parley doctor and parley models", () => {
     expect(ok.out).toContain("ollama: 2 models");
     expect(ok.out).toContain("  qwen2.5-coder:7b");
     expect(ok.code).toBe(0);
-    const down = await parley(["models"], { ...healthy(), OLLAMA_HOST: `http://127.0.0.1:${await unusedPort()}` });
+    const down = await inProcess(listModels, { ...healthy(), OLLAMA_HOST: `http://127.0.0.1:${await unusedPort()}` });
     expect(down.out).toContain("ollama: not answering");
     expect(down.code).toBe(1);
   });
