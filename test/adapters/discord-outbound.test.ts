@@ -116,7 +116,8 @@ describe("discord adapter: answers", () => {
     fake.inject429({ method: "PATCH", path: /^\/channels\/\d+\/messages\/\d+$/, retryAfterSec: 1 });
     let done: string | undefined;
     bot.behaviour = async (_m, reply) => {
-      done = await reply.stream(slowly(["first words, ", "more words, ", "last words."], 200));
+      // Further apart than the 400 ms hold before the first message, so that an edit is due.
+      done = await reply.stream(slowly(["first words, ", "more words, ", "last words."], 500));
     };
     await fake.sendGuildMessage({ channelId: general, authorId: member.id, content: "go", mentionBot: true });
     await fake.waitFor(() => done, 10_000);
