@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { configSecrets } from "./config/secrets.js";
 import type { Adapter } from "./core/adapter.js";
-import { createConsoleAdapter } from "./adapters/console/index.js";
+import { createConsoleAdapter, type ConsoleAdapter } from "./adapters/console/index.js";
 import { createLogger } from "./log.js";
 import { loadDotEnv } from "./env-file.js";
 import { countMessages, noInputExitCode, noInputNotice } from "./no-input.js";
@@ -94,7 +94,12 @@ async function main(): Promise<void> {
   const messagesRead = adapters.every((a) => a.platform === "console") ? countMessages(adapters[0]!) : () => 0;
   // Someone typing in a terminal wants answers, not JSON lines between them.
   const typing = adapters.every((a) => a.platform === "console") && process.stdin.isTTY && !process.env.LOG_LEVEL;
-  const log = createLogger(typing && config.logLevel === "info" ? "warn" : config.logLevel, secrets);
+  // In a terminal, readable lines, printed above the console's prompt; piped, JSON lines.
+  const terminal = adapters.find((a): a is ConsoleAdapter => "printAbove" in a);
+  const log = createLogger(typing && config.logLevel === "info" ? "warn" : config.logLevel, secrets, process.stderr, {
+    pretty: process.stderr.isTTY,
+    around: terminal && ((print) => terminal.printAbove(print)),
+  });
   process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
 
   let app;
