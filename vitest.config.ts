@@ -7,6 +7,12 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end files start servers and child processes; two cores.
     maxWorkers: 2,
+    // Each worker keeps its imported modules from one file to the next: importing
+    // discord.js, grammY and the rest again for every file took about as long as
+    // the tests themselves. Files clean up after themselves (servers closed,
+    // real timers back: see support/setup.ts), so sharing a module cache is safe.
+    isolate: false,
+    setupFiles: ["./test/support/setup.ts"],
     reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });
