@@ -20,7 +20,7 @@ const lastPrompt = () =>
 
 async function startDiscordBot(scenario: DiscordScenario, extra: Record<string, string> = {}): Promise<BotProcess> {
   const process = startBot(
-    botEnv({ DISCORD_TOKEN: scenario.fake.token, DISCORD_API_URL: scenario.fake.apiUrl, OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "3000", ...extra }),
+    botEnv({ DISCORD_TOKEN: scenario.fake.token, DISCORD_API_URL: scenario.fake.apiUrl, OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "20000", ...extra }),
   );
   await scenario.fake.waitFor(() => scenario.fake.connectedClients === 1 && scenario.fake.requestsTo("PUT", /\/commands$/).length > 0, 20_000).catch((e: unknown) => {
     throw new Error(`the bot did not connect: ${String(e)}\n${process.stderr().slice(-3000)}`);

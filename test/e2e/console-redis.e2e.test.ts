@@ -16,7 +16,7 @@ describe("the bot on a real Redis (child processes)", () => {
     await redis.stop();
   });
 
-  const env = () => botEnv({ OLLAMA_HOST: ollama.url, REDIS_URL: redis.url, LLM_TIMEOUT_MS: "2000" });
+  const env = () => botEnv({ OLLAMA_HOST: ollama.url, REDIS_URL: redis.url, LLM_TIMEOUT_MS: "20000" });
 
   it("loses no history, persona or memory when the bot is stopped and started again", async () => {
     const first = startBot(env());

@@ -26,7 +26,8 @@ describe("console adapter end to end (child process, fake Ollama)", () => {
     bot = undefined;
   });
 
-  const env = (extra: Record<string, string | undefined> = {}) => botEnv({ OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "1500", ...extra });
+  // Generous: the fake answers at once, but the machine may be busy. The hang test shortens it.
+  const env = (extra: Record<string, string | undefined> = {}) => botEnv({ OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "20000", ...extra });
 
   it("answers piped lines in order on stdout, logs on stderr, and exits 0 at end of input", async () => {
     bot = startBot(env());
@@ -153,7 +154,7 @@ describe("console adapter end to end (child process, fake Ollama)", () => {
   ] as const)("a %s from Ollama ends in one clear reply and the next line is answered", async (fault, expected) => {
     // Sticky: a one-shot fault is now retried away (see test/routing/); this is the provider that stays broken.
     ollama.setFault({ kind: fault, sticky: true });
-    bot = startBot(env());
+    bot = startBot(env(fault === "hang" ? { LLM_TIMEOUT_MS: "1500" } : {}));
     bot.say("this one fails");
     await bot.waitFor(expected);
     ollama.setFault(null);
