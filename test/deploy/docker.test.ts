@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+
+interface Service {
+  environment?: Record<string, string>;
+  stop_grace_period?: string;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+const compose = parse(read("docker-compose.yml")) as { services: Record<string, Service> };
+const bot = compose.services.bot!;
+
+describe("docker-compose.yml and the Dockerfile", () => {
+  it("hands the bot every variable of .env.example, empty when unset", () => {
+    const documented = [...read(".env.example").matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+    expect(documented.length).toBeGreaterThan(40);
+    for (const name of documented) expect(bot.environment?.[name], name).toMatch(new RegExp(`^\\$\\{${name}:-`));
+  });
+
+  it("lets .env point the bot at another Ollama or Redis, and keeps the health port", () => {
+    expect(bot.environment?.OLLAMA_HOST).toBe("${OLLAMA_HOST:-http://ollama:11434}");
+    expect(bot.environment?.REDIS_URL).toBe("${REDIS_URL:-redis://redis:6379}");
+    expect(bot.environment?.PARLEY_HTTP_PORT).toBe("${PARLEY_HTTP_PORT:-8081}");
+    expect(compose.services["ollama-pull"]?.environment?.OLLAMA_HOST).toBe(bot.environment?.OLLAMA_HOST);
+  });
+
+  it("gives answers in flight more time than the bot's own shutdown grace (20 s)", () => {
+    expect(Number.parseInt(bot.stop_grace_period ?? "10s", 10)).toBeGreaterThan(20);
+  });
+
+  it("starts the bot after the model pull and a healthy Redis, with healthchecks on Redis and Ollama", () => {
+    expect(bot.depends_on).toEqual({ redis: { condition: "service_healthy" }, "ollama-pull": { condition: "service_completed_successfully" } });
+    expect(compose.services.redis?.healthcheck?.test).toContain("ping");
+    expect(compose.services.ollama?.healthcheck?.test).toEqual(["CMD", "ollama", "list"]);
+  });
+
+  it("runs the built bot with node from an image pinned by digest, as the node user, with a HEALTHCHECK", () => {
+    const dockerfile = read("Dockerfile");
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-bookworm-slim@sha256:[0-9a-f]{64}$/m);
+    expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\}/gm)).toHaveLength(2);
+    expect(dockerfile).toMatch(/^CMD \["node", "\/app\/dist\/src\/main\.js"\]$/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+  });
+});
