@@ -66,7 +66,7 @@ describe("console in a terminal, the whole bot behind it (fake Ollama)", () => {
 
     // Logs were there (info), each one readable line, none inside an answer.
     expect(screen).toMatch(/^\d\d:\d\d:\d\d info /m);
-    expect(screen).not.toMatch(/[{}]|"level"|    at |Something went wrong/);
+    expect(screen).not.toMatch(/[{}]|"level"| {4}at |Something went wrong/);
     for (const line of screen.split("\n").filter((l) => /^\d\d:\d\d:\d\d /.test(l))) expect(line.length).toBeLessThan(80);
     expect(quits).toBe(0);
 

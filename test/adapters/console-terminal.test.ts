@@ -154,7 +154,6 @@ describe("console adapter in a terminal", () => {
   });
 
   it("prints log lines above the prompt and the answer being written, and redraws them", async () => {
-    let log!: ReturnType<typeof createLogger>;
     let midAnswer!: () => void;
     let goOn!: () => void;
     await start(async (_message, reply) => {
@@ -168,7 +167,7 @@ describe("console adapter in a terminal", () => {
       await reply.stream(answer());
     });
     // Logs on the same terminal, as stderr and stdout share one in a console run.
-    log = createLogger("info", [], term.output, { pretty: true, color: false, around: (print) => adapter.printAbove(print) });
+    const log = createLogger("info", [], term.output, { pretty: true, color: false, around: (print) => adapter.printAbove(print) });
 
     term.type("half typed");
     await term.waitFor((s) => s.endsWith("you> half typed"));
