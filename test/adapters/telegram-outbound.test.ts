@@ -123,7 +123,7 @@ describe("telegram streaming", () => {
     let done = 0;
     rig.behaviour = async (m, reply) => {
       const parts = expected(m.author.name).split(" ").map((w, i) => (i === 0 ? w : ` ${w}`));
-      await reply.stream(deltas(parts, 50));
+      await reply.stream(deltas(parts, 100)); // ~3 s at the default 1 s pacing: a few edits each, even when the first send is slow
       done++;
     };
     for (const u of users) tg.privateMessage(u, "go");
