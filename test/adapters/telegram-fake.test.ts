@@ -10,7 +10,7 @@ afterEach(async () => {
 async function call(method: string, params: Record<string, unknown> = {}, opts: { form?: boolean; token?: string } = {}) {
   const url = `${tg.apiRoot}/bot${opts.token ?? tg.token}/${method}`;
   const res = opts.form
-    ? await fetch(url, { method: "POST", body: new URLSearchParams(Object.entries(params).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])) })
+    ? await fetch(url, { method: "POST", body: new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === "string" ? v : JSON.stringify(v)])) })
     : await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(params) });
   return { status: res.status, body: (await res.json()) as { ok: boolean; result?: any; description?: string; error_code?: number; parameters?: { retry_after: number } } };
 }
