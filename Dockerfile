@@ -29,8 +29,10 @@ EXPOSE 8081
 # The slim image has no curl: node's own fetch asks /healthz.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PARLEY_HTTP_PORT + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# node itself is process 1's program: SIGTERM reaches the bot, which finishes
+# node is process 1, with no shell or npm between (the base image's
+# docker-entrypoint.sh is replaced): SIGTERM reaches the bot, which finishes
 # the answers in flight within PARLEY_SHUTDOWN_GRACE_MS. An absolute path, as
 # Compose runs it from /app/config. With no TELEGRAM_BOT_TOKEN or
 # DISCORD_TOKEN it says so and exits 78.
-CMD ["node", "/app/dist/src/main.js"]
+ENTRYPOINT ["node"]
+CMD ["/app/dist/src/main.js"]

@@ -41,7 +41,7 @@ describe("docker-compose.yml and the Dockerfile", () => {
     const dockerfile = read("Dockerfile");
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-bookworm-slim@sha256:[0-9a-f]{64}$/m);
     expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\}/gm)).toHaveLength(2);
-    expect(dockerfile).toMatch(/^CMD \["node", "\/app\/dist\/src\/main\.js"\]$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node"\]\nCMD \["\/app\/dist\/src\/main\.js"\]$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
   });
