@@ -11,7 +11,13 @@ import { collect } from "./collect.js";
 
 const TIMEOUT_MS = 300;
 /** Scheduling slack on a busy 2-core machine. */
-const MARGIN_MS = 700;
+const MARGIN_MS = 1_500;
+/**
+ * The silence timeout of tests about what keeps a call alive: chunks come a
+ * quarter of it apart, so a busy machine cannot make one late.
+ */
+const ALIVE_TIMEOUT_MS = 800;
+const ALIVE_GAP_MS = ALIVE_TIMEOUT_MS / 4;
 
 let fake: FakeOllama;
 
@@ -106,12 +112,11 @@ describe("ollama provider: answers", () => {
   });
 
   it("times out on silence, not on total duration: slow but steady chunks arrive", async () => {
-    const gapMs = TIMEOUT_MS / 2;
-    fake.setResponder(() => ({ chunks: ["a ", "b ", "c ", "d ", "e"], chunkDelayMs: gapMs }));
-    const got = await collect(provider().chat(request));
+    fake.setResponder(() => ({ chunks: ["a ", "b ", "c ", "d ", "e"], chunkDelayMs: ALIVE_GAP_MS }));
+    const got = await collect(provider({ timeoutMs: ALIVE_TIMEOUT_MS }).chat(request));
     expect(got.error).toBeUndefined();
     expect(got.text).toBe("a b c d e");
-    expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS);
+    expect(got.elapsedMs).toBeGreaterThan(ALIVE_TIMEOUT_MS);
   });
 
   it("does not count a slow consumer as a silent server", async () => {
@@ -125,11 +130,12 @@ describe("ollama provider: answers", () => {
 
   it("a thinking model's reasoning chunks (no content) keep the call alive, and are not shown", async () => {
     const thinking = ["Let ", "me ", "think ", "about ", "it."];
-    fake.setResponder(() => ({ thinking, chunks: ["Fine."], chunkDelayMs: TIMEOUT_MS / 2 }));
-    const got = await collect(provider().chat(request));
+    fake.setResponder(() => ({ thinking, chunks: ["Fine."], chunkDelayMs: ALIVE_GAP_MS }));
+    const got = await collect(provider({ timeoutMs: ALIVE_TIMEOUT_MS }).chat(request));
     expect(got.error).toBeUndefined();
     expect(got.text).toBe("Fine.");
-    expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS * 2);
+    // Longer than the silence timeout, with no content until the end: the reasoning kept it alive.
+    expect(got.elapsedMs).toBeGreaterThan(ALIVE_TIMEOUT_MS);
   });
 
   it("hides an inline <think> block at the start of the answer, and keeps the server's counts", async () => {
@@ -361,7 +367,7 @@ describe("ollama provider: context window (num_ctx)", () => {
     });
     return { log: pino({ level: "debug" }, sink), lines };
   }
-  const on = (extra: { contextTokens?: Record<string, number>; maxContextTokens?: number; log?: pino.Logger } = {}) =>
+  const on = (extra: { contextTokens?: Record<string, number>; maxContextTokens?: number; log?: pino.Logger; timeoutMs?: number } = {}) =>
     createOllamaProvider({ name: "ollama", host: small.url, timeoutMs: TIMEOUT_MS, maxContextTokens: MAX_CONTEXT_TOKENS, ...extra });
 
   it("sends the model's own length from /api/show, capped at maxContextTokens, asking once per model", async () => {
@@ -404,15 +410,16 @@ describe("ollama provider: context window (num_ctx)", () => {
 
   it("a /api/show that never answers costs at most the timeout, and the answer's own wait is whole", async () => {
     small.setFault({ kind: "hang", scope: "all" });
-    small.setResponder(() => ({ chunks: ["slow ", "but ", "steady"], chunkDelayMs: TIMEOUT_MS * 0.8 }));
-    const got = await collect(on().chat(request));
+    // Chunks half the timeout apart: late only if the lookup's wait were charged to the answer.
+    small.setResponder(() => ({ chunks: ["slow ", "but ", "steady"], chunkDelayMs: ALIVE_TIMEOUT_MS / 2 }));
+    const got = await collect(on({ timeoutMs: ALIVE_TIMEOUT_MS }).chat(request));
     small.setResponder(null);
     expect(got.error).toBeUndefined();
     expect(got.text).toBe("slow but steady");
     expect(small.numCtxSent()).toEqual([undefined]);
     // The lookup's timeout, then three chunks; had the lookup used the answer's timer, the first chunk would be late.
-    expect(got.elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 20);
-    expect(got.elapsedMs).toBeLessThan(TIMEOUT_MS + 3 * TIMEOUT_MS * 0.8 + MARGIN_MS);
+    expect(got.elapsedMs).toBeGreaterThanOrEqual(ALIVE_TIMEOUT_MS - 20);
+    expect(got.elapsedMs).toBeLessThan(ALIVE_TIMEOUT_MS + 3 * (ALIVE_TIMEOUT_MS / 2) + MARGIN_MS);
   });
 
   it("reads the window a Modelfile sets before the trained length, and nothing from an answer without either", () => {

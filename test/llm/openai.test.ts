@@ -15,7 +15,13 @@ import { collect } from "./collect.js";
 
 const TIMEOUT_MS = 300;
 /** Scheduling slack on a busy 2-core machine. */
-const MARGIN_MS = 700;
+const MARGIN_MS = 1_500;
+/**
+ * The silence timeout of tests about what keeps a call alive: chunks come a
+ * quarter of it apart, so a busy machine cannot make one late.
+ */
+const ALIVE_TIMEOUT_MS = 800;
+const ALIVE_GAP_MS = ALIVE_TIMEOUT_MS / 4;
 const API_KEY = "sk-test-4f9a1c7e2b";
 
 let fake: FakeOpenAi;
@@ -146,11 +152,11 @@ describe("openai provider: answers", () => {
   });
 
   it("times out on silence, not on total duration: slow but steady chunks arrive", async () => {
-    fake.setResponder(() => ({ chunks: ["a ", "b ", "c ", "d ", "e"], chunkDelayMs: TIMEOUT_MS / 2 }));
-    const got = await collect(provider().chat(request));
+    fake.setResponder(() => ({ chunks: ["a ", "b ", "c ", "d ", "e"], chunkDelayMs: ALIVE_GAP_MS }));
+    const got = await collect(provider({ timeoutMs: ALIVE_TIMEOUT_MS }).chat(request));
     expect(got.error).toBeUndefined();
     expect(got.text).toBe("a b c d e");
-    expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS);
+    expect(got.elapsedMs).toBeGreaterThan(ALIVE_TIMEOUT_MS);
   });
 
   it("does not count a slow consumer as a silent server", async () => {
@@ -163,11 +169,12 @@ describe("openai provider: answers", () => {
 
   it("a reasoning model's reasoning_content chunks keep the call alive, and are not shown", async () => {
     const thinking = ["Let ", "me ", "think ", "about ", "it."];
-    fake.setResponder(() => ({ thinking, chunks: ["Fine."], chunkDelayMs: TIMEOUT_MS / 2 }));
-    const got = await collect(provider().chat(request));
+    fake.setResponder(() => ({ thinking, chunks: ["Fine."], chunkDelayMs: ALIVE_GAP_MS }));
+    const got = await collect(provider({ timeoutMs: ALIVE_TIMEOUT_MS }).chat(request));
     expect(got.error).toBeUndefined();
     expect(got.text).toBe("Fine.");
-    expect(got.elapsedMs).toBeGreaterThan(TIMEOUT_MS * 2);
+    // Longer than the silence timeout, with no content until the end: the reasoning kept it alive.
+    expect(got.elapsedMs).toBeGreaterThan(ALIVE_TIMEOUT_MS);
   });
 
   it("hides an inline <think> block at the start of the answer, and keeps the server's counts", async () => {
