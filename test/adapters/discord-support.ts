@@ -77,7 +77,7 @@ export async function startDiscordBot(
     joinVerdict: options.joinVerdict ?? (() => ({ stay: true })),
     joinings: [],
     logs,
-    async waitReceived(n, timeoutMs = 5000) {
+    async waitReceived(n, timeoutMs = 15_000) {
       await scenario.fake.waitFor(() => bot.received.length >= n, timeoutMs);
     },
     async stop() {

@@ -67,7 +67,7 @@ export async function startRig(
     joinings: [],
     joinVerdict: () => ({ stay: true }),
     logs: () => lines.join(""),
-    async waitReceived(n, timeoutMs = 5000) {
+    async waitReceived(n, timeoutMs = 15_000) {
       await tg.waitFor(() => rig.received.length >= n, timeoutMs, `${n} messages to reach the core`);
     },
     async stop() {

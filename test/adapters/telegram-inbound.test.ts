@@ -144,7 +144,7 @@ describe("telegram inbound: groups", () => {
     tg.groupMessage(forum, bob, "general", { mention: true });
     await rig.waitReceived(3);
     expect(rig.received.map((r) => r.message.channel.key)).toEqual([`telegram:${forum.id}:11`, `telegram:${forum.id}:22`, `telegram:${forum.id}`]);
-    await tg.waitFor(() => tg.botMessages(forum.id).length === 3, 8000);
+    await tg.waitFor(() => tg.botMessages(forum.id).length === 3, 15_000);
     expect(tg.botTexts(forum.id, 11)).toEqual([`in telegram:${forum.id}:11`]);
     expect(tg.botTexts(forum.id, 22)).toEqual([`in telegram:${forum.id}:22`]);
     const sends = tg.callsOf("sendMessage", forum.id).map((c) => c.params.message_thread_id);

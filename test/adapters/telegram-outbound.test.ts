@@ -83,7 +83,7 @@ describe("telegram streaming", () => {
       done = true;
     };
     tg.groupMessage(group, tg.user(), "quick?", { mention: true });
-    await tg.waitFor(() => done, 5000);
+    await tg.waitFor(() => done, 15_000);
     expect(writes(tg, group.id).map((c) => c.method)).toEqual(["sendMessage"]);
     expect(tg.botTexts(group.id)).toEqual(["A quick answer."]);
   });
@@ -108,7 +108,7 @@ describe("telegram streaming", () => {
       done = true;
     };
     tg.privateMessage(u, "hi");
-    await tg.waitFor(() => done, 8000);
+    await tg.waitFor(() => done, 15_000);
     const edits = tg.callsOf("editMessageText", u.id);
     expect(edits.every((c) => c.status === 200)).toBe(true);
     expect(writes(tg, u.id).map((c) => String(c.params.text).trim())).toEqual(["Hello", "Hello \n\nworld"]);
@@ -165,7 +165,7 @@ describe("telegram streaming", () => {
       await reply.send("patience");
     };
     tg.privateMessage(u, "hi");
-    await tg.waitFor(() => tg.botMessages(u.id).length === 1, 5000);
+    await tg.waitFor(() => tg.botMessages(u.id).length === 1, 15_000);
     const sends = tg.callsOf("sendMessage", u.id);
     expect(sends.map((c) => c.status)).toEqual([429, 200]);
     expect(sends[1]!.atMs - sends[0]!.atMs).toBeGreaterThanOrEqual(1000);
@@ -237,7 +237,7 @@ describe("telegram formatting", () => {
       done = true;
     };
     tg.privateMessage(u, "go");
-    await tg.waitFor(() => done, 5000);
+    await tg.waitFor(() => done, 15_000);
     expect(tg.botTexts(u.id)).toEqual(["**Plain** fallback"]);
     const accepted = writes(tg, u.id);
     expect(accepted.every((c) => c.params.parse_mode === undefined)).toBe(true);
@@ -253,7 +253,7 @@ describe("telegram formatting", () => {
       await reply.stream(deltas(["see [the docs](https://example.com)"], 1));
     };
     tg.privateMessage(u, "link?");
-    await tg.waitFor(() => tg.botMessages(u.id).length === 1, 5000);
+    await tg.waitFor(() => tg.botMessages(u.id).length === 1, 15_000);
     expect(tg.botTexts(u.id)).toEqual(["see [the docs](https://example.com)"]);
   });
 
@@ -320,7 +320,7 @@ describe("telegram refusals", () => {
       failure = await reply.stream(deltas(["hi"], 5)).catch((e: unknown) => e);
     };
     tg.privateMessage(u, "hello");
-    await tg.waitFor(() => failure !== undefined, 5000);
+    await tg.waitFor(() => failure !== undefined, 15_000);
     expect(failure).toMatchObject({ name: "ParleyError", code: "platform_error" });
     expect((failure as Error).message).toContain("Forbidden: bot was blocked by the user");
   });

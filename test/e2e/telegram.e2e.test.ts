@@ -67,7 +67,7 @@ describe("Telegram end to end", () => {
     const tg = await startWholeBot();
     const ada = tg.user({ first_name: "Ada" });
     tg.privateMessage(ada, "hello bot");
-    await tg.waitFor(() => tg.botTexts(ada.id).includes("Echo: hello bot"), 8000, "the model's answer");
+    await tg.waitFor(() => tg.botTexts(ada.id).includes("Echo: hello bot"), 15_000, "the model's answer");
     expect(tg.commands.map((c) => c.command)).toEqual(expect.arrayContaining(["chat", "reset", "persona", "remember", "help"]));
     for (const c of tg.commands) expect(c.description.length).toBeGreaterThan(0);
   });
@@ -90,19 +90,19 @@ describe("Telegram end to end", () => {
     const bob = tg.user({ first_name: "Bob" });
     const group = tg.group({ supergroup: true, title: "Tea party" });
     const asked = tg.command(group, alice, "chat", "is it tea time?", { atBot: true });
-    await tg.waitFor(() => tg.botTexts(group.id)[0] === "Echo: Alice Liddell: is it tea time?", 8000, "the answer");
+    await tg.waitFor(() => tg.botTexts(group.id)[0] === "Echo: Alice Liddell: is it tea time?", 15_000, "the answer");
     const [answer] = tg.botMessages(group.id);
     expect(answer!.reply_to_message?.message_id).toBe(asked.message_id);
 
     tg.groupMessage(group, bob, "and for me?", { mention: true });
-    await tg.waitFor(() => tg.botTexts(group.id)[1] === "Echo: Bob: and for me?", 8000, "the second answer");
+    await tg.waitFor(() => tg.botTexts(group.id)[1] === "Echo: Bob: and for me?", 15_000, "the second answer");
     const prompt = lastChatCall()!.messages.map((m) => m.content).join("\n");
     expect(prompt).toContain("Alice Liddell: is it tea time?");
     expect(prompt).toContain("Bob: and for me?");
     // Chatter not addressed to the bot gets no answer.
     tg.groupMessage(group, bob, "nice weather");
     const marker = tg.groupMessage(group, bob, "ping", { mention: true });
-    await tg.waitFor(() => tg.botMessages(group.id).length === 3, 8000);
+    await tg.waitFor(() => tg.botMessages(group.id).length === 3, 15_000);
     expect(tg.botMessages(group.id)[2]!.reply_to_message?.message_id).toBe(marker.message_id);
   });
 
@@ -112,10 +112,10 @@ describe("Telegram end to end", () => {
     const member = tg.user({ first_name: "Member" });
     const group = tg.group({ creator: admin });
     tg.command(group, member, "reset", "", { atBot: true });
-    await tg.waitFor(() => tg.botMessages(group.id).length === 1, 8000);
+    await tg.waitFor(() => tg.botMessages(group.id).length === 1, 15_000);
     expect(tg.botTexts(group.id)[0]).toMatch(/^Only group admins can use \/reset/);
     tg.command(group, admin, "reset");
-    await tg.waitFor(() => tg.botMessages(group.id).length === 2, 8000);
+    await tg.waitFor(() => tg.botMessages(group.id).length === 2, 15_000);
     expect(tg.botTexts(group.id)[1]).toMatch(/^Conversation cleared/);
     expect(tg.callsOf("getChatAdministrators", group.id)).toHaveLength(1);
   });
@@ -144,9 +144,9 @@ describe("Telegram end to end", () => {
     const a = tg.group({ title: "A" });
     const b = tg.group({ title: "B" });
     tg.groupMessage(a, u, "secret of group A", { mention: true });
-    await tg.waitFor(() => tg.botMessages(a.id).length === 1, 8000);
+    await tg.waitFor(() => tg.botMessages(a.id).length === 1, 15_000);
     tg.groupMessage(b, u, "hello from B", { mention: true });
-    await tg.waitFor(() => tg.botMessages(b.id).length === 1, 8000);
+    await tg.waitFor(() => tg.botMessages(b.id).length === 1, 15_000);
     expect(lastChatCall()!.messages.map((m) => m.content).join("\n")).not.toContain("secret of group A");
   });
 });

@@ -457,7 +457,7 @@ export class FakeTelegram {
   }
 
   /** Resolves once `update`, or the update carrying `message`, has been handed to the bot. */
-  async waitDelivered(messageOrUpdate: FakeMessage | FakeUpdate, timeoutMs = 5000): Promise<void> {
+  async waitDelivered(messageOrUpdate: FakeMessage | FakeUpdate, timeoutMs = 15_000): Promise<void> {
     const id =
       "update_id" in messageOrUpdate ? messageOrUpdate.update_id : this.updateOf.get(`${messageOrUpdate.chat.id}:${messageOrUpdate.message_id}`);
     if (id === undefined || this.droppedUpdates.some((u) => u.update_id === id)) throw new Error("that message was never pushed as an update");
@@ -468,7 +468,7 @@ export class FakeTelegram {
    * Resolves once the bot listens for updates: a long poll is open, or a
    * webhook is set. From then on its `allowed_updates` decide what is kept.
    */
-  async waitListening(timeoutMs = 5000): Promise<void> {
+  async waitListening(timeoutMs = 15_000): Promise<void> {
     await this.waitFor(() => this.pollers.length > 0 || this.webhook !== undefined, timeoutMs, "the bot to listen for updates");
   }
 
@@ -512,7 +512,7 @@ export class FakeTelegram {
   }
 
   /** Resolves once `predicate` holds (checked after every call and update), or rejects after `timeoutMs`. */
-  async waitFor(predicate: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  async waitFor(predicate: () => boolean, timeoutMs = 15_000, what = "condition"): Promise<void> {
     if (predicate()) return;
     await new Promise<void>((resolve, reject) => {
       const check = () => {

@@ -415,7 +415,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     requestsTo: (method, path) => rest.requests.filter((r) => r.method === method && path.test(r.path)),
     commands: (guildId) => (guildId ? (world.guildCommands.get(guildId) ?? []) : world.globalCommands).map((c) => c.json),
     inject429: (rule) => limits.inject(rule),
-    async waitFor(check, timeoutMs = 5000) {
+    async waitFor(check, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const value = check();
