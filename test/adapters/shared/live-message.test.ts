@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { streamLiveMessage, type LiveMessageTarget } from "../../../src/adapters/shared/live-message.js";
 import { createPacer } from "../../../src/adapters/shared/pacer.js";
 
@@ -36,6 +36,20 @@ function recorder(opts: { maxLength?: number; intervalMs?: number; latencyMs?: n
   return { target, calls, shown: () => [...messages.values()] };
 }
 
+// Pacing, holds and token gaps on a fake clock: exact, instant, and the same on a busy machine.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Lets the fake clock run until `work` and every timer it started are done. */
+async function settle<T>(work: Promise<T>): Promise<T> {
+  await vi.runAllTimersAsync();
+  return work;
+}
+
 async function* timed(chunks: string[], gapMs: number, failWith?: Error): AsyncIterable<string> {
   for (const chunk of chunks) {
     await new Promise((r) => setTimeout(r, gapMs));
@@ -48,7 +62,7 @@ describe("streamLiveMessage", () => {
   it("sends the first tokens at once, then edits no faster than the interval, and ends with the full text", async () => {
     const { target, calls, shown } = recorder({ intervalMs: 100, maxLength: 1000 });
     const chunks = Array.from({ length: 40 }, (_, i) => `w${i} `);
-    const full = await streamLiveMessage(timed(chunks, 10), target);
+    const full = await settle(streamLiveMessage(timed(chunks, 10), target));
     expect(full).toBe(chunks.join(""));
     expect(shown()).toEqual([full]);
     expect(calls[0]!.kind).toBe("send");
@@ -61,7 +75,7 @@ describe("streamLiveMessage", () => {
 
   it("skips edits that change nothing on screen", async () => {
     const { target, calls } = recorder({ intervalMs: 20 });
-    await streamLiveMessage(timed(["Hello", " ", "  ", "\n", " world", "\n\n"], 30), target);
+    await settle(streamLiveMessage(timed(["Hello", " ", "  ", "\n", " world", "\n\n"], 30), target));
     const texts = calls.map((c) => c.text.trim());
     expect(texts).toEqual(["Hello", "Hello   \n world"]);
   });
@@ -69,7 +83,7 @@ describe("streamLiveMessage", () => {
   it("continues in new messages past the limit, every part within it", async () => {
     const { target, calls, shown } = recorder({ maxLength: 50, intervalMs: 5 });
     const chunks = Array.from({ length: 30 }, (_, i) => `Sentence number ${i}. `);
-    const full = await streamLiveMessage(timed(chunks, 2), target);
+    const full = await settle(streamLiveMessage(timed(chunks, 2), target));
     const parts = shown();
     expect(parts.length).toBeGreaterThan(5);
     for (const part of parts) expect(part.length).toBeLessThanOrEqual(50);
@@ -79,7 +93,7 @@ describe("streamLiveMessage", () => {
 
   it("holds the first message briefly so a fast short answer goes out in one call", async () => {
     const { target, calls } = recorder({ intervalMs: 1000 });
-    const full = await streamLiveMessage(timed(["Short ", "and ", "fast."], 20), { ...target, firstMessageDelayMs: 200 });
+    const full = await settle(streamLiveMessage(timed(["Short ", "and ", "fast."], 20), { ...target, firstMessageDelayMs: 200 }));
     expect(calls.map((c) => [c.kind, c.text])).toEqual([["send", full]]);
   });
 
@@ -96,7 +110,7 @@ describe("streamLiveMessage", () => {
         yield `w${i} `;
       }
     }
-    await streamLiveMessage(slow(), { ...target, firstMessageDelayMs: 150 });
+    await settle(streamLiveMessage(slow(), { ...target, firstMessageDelayMs: 150 }));
     expect(calls[0]!.kind).toBe("send");
     expect(calls[0]!.atMs - firstAt).toBeGreaterThanOrEqual(140);
     expect(calls[0]!.atMs - firstAt).toBeLessThan(300);
@@ -105,30 +119,36 @@ describe("streamLiveMessage", () => {
 
   it("sends nothing for a blank answer", async () => {
     const { target, calls } = recorder();
-    expect(await streamLiveMessage(timed([" ", "\n"], 1), target)).toBe(" \n");
+    expect(await settle(streamLiveMessage(timed([" ", "\n"], 1), target))).toBe(" \n");
     expect(calls).toEqual([]);
   });
 
   it("shows the partial text and rethrows when the deltas fail", async () => {
     const { target, shown } = recorder({ intervalMs: 200 });
     const boom = new Error("model went away");
-    await expect(streamLiveMessage(timed(["partial ", "answer"], 5, boom), target)).rejects.toBe(boom);
+    const failed = expect(streamLiveMessage(timed(["partial ", "answer"], 5, boom), target)).rejects.toBe(boom);
+    await vi.runAllTimersAsync();
+    await failed;
     expect(shown()).toEqual(["partial answer"]);
   });
 
   it("stops and throws when the platform refuses a call", async () => {
     const { target } = recorder({ intervalMs: 5, failEditAt: 2 });
-    await expect(streamLiveMessage(timed(["a", "b", "c", "d"], 20), target)).rejects.toThrow("platform said no");
+    const refused = expect(streamLiveMessage(timed(["a", "b", "c", "d"], 20), target)).rejects.toThrow("platform said no");
+    await vi.runAllTimersAsync();
+    await refused;
   });
 
   it("shares one pacer between replies into the same chat", async () => {
     const pacer = createPacer(100);
     const a = recorder();
     const b = recorder();
-    await Promise.all([
-      streamLiveMessage(timed(["one", " two", " three"], 5), { ...a.target, pacer }),
-      streamLiveMessage(timed(["uno", " dos", " tres"], 5), { ...b.target, pacer }),
-    ]);
+    await settle(
+      Promise.all([
+        streamLiveMessage(timed(["one", " two", " three"], 5), { ...a.target, pacer }),
+        streamLiveMessage(timed(["uno", " dos", " tres"], 5), { ...b.target, pacer }),
+      ]),
+    );
     const all = [...a.calls, ...b.calls].map((c) => c.atMs).sort((x, y) => x - y);
     // Two first sends may go at once; every later call is ≥100 ms after the previous slot.
     const later = all.slice(2);
@@ -147,7 +167,7 @@ describe("streamLiveMessage", () => {
       }
       return slowEdit(id, text);
     };
-    await streamLiveMessage(timed(["a", " b", " c", " d", " e", " f"], 60), target);
+    await settle(streamLiveMessage(timed(["a", " b", " c", " d", " e", " f"], 60), target));
     const edits = calls.filter((c) => c.kind === "edit");
     expect(edits.length).toBeGreaterThanOrEqual(2);
     // The first edit was recorded after its 400 ms wait; the next one is a whole interval after that.
@@ -159,10 +179,10 @@ describe("streamLiveMessage", () => {
     const a = recorder();
     const b = recorder();
     const started = Date.now();
-    await streamLiveMessage(timed(["first answer"], 1), { ...a.target, pacer, paceFirstMessage: true });
+    await settle(streamLiveMessage(timed(["first answer"], 1), { ...a.target, pacer, paceFirstMessage: true }));
     // A quiet chat: the first answer goes at once.
     expect(Date.now() - started).toBeLessThan(100);
-    await streamLiveMessage(timed(["second answer"], 1), { ...b.target, pacer, paceFirstMessage: true });
+    await settle(streamLiveMessage(timed(["second answer"], 1), { ...b.target, pacer, paceFirstMessage: true }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect(b.shown()).toEqual(["second answer"]);
   });
@@ -175,8 +195,7 @@ describe("createPacer", () => {
     pacer.mark();
     const started = Date.now();
     clock = 1000; // wait() sees the slot 100 ms ahead of the mark
-    const waiting = pacer.wait();
-    await waiting;
+    await settle(pacer.wait());
     expect(Date.now() - started).toBeGreaterThanOrEqual(95);
   });
 });
