@@ -84,7 +84,8 @@ describe("fake Telegram Bot API", () => {
     const polling = call("getUpdates", { offset: 0, timeout: 5 });
     setTimeout(() => tg.privateMessage(user, "hello"), 100);
     const first = await polling;
-    expect(Date.now() - started).toBeLessThan(1000);
+    // At once, not at the end of the 5 s poll: room for a busy machine.
+    expect(Date.now() - started).toBeLessThan(4000);
     expect(first.body.result).toHaveLength(1);
     const id = first.body.result[0].update_id;
     expect(first.body.result[0].message).toMatchObject({ text: "hello", chat: { id: user.id, type: "private" }, from: { id: user.id } });
