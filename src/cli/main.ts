@@ -2,12 +2,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadDotEnv } from "../env-file.js";
 import { packageRoot } from "../package-root.js";
+import { checkStart } from "./check.js";
 import { runDoctor } from "./doctor.js";
 import { listModels } from "./models.js";
 
 const usage = `Usage: parley <command>
 
   start      start the bot (as npm start)
+  check      exit 0 when the bot could start unattended (valid settings, a platform token); for containers
   doctor     check the configuration, platform tokens, model providers and Redis
   models     list the models of every configured provider
   --version  print the version
@@ -19,6 +21,9 @@ Settings come from the environment and parley.yaml: see the README.
 loadDotEnv();
 const [command] = process.argv.slice(2);
 switch (command) {
+  case "check":
+    process.exitCode = checkStart(process.env, process.stderr);
+    break;
   case "doctor":
     process.exitCode = await runDoctor(process.env, process.stdout);
     break;

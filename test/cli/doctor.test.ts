@@ -13,6 +13,7 @@ import { botEnv } from "../support/bot-process.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 import { runDoctor } from "../../src/cli/doctor.js";
 import { listModels } from "../../src/cli/models.js";
+import { checkStart } from "../../src/cli/check.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -153,5 +154,28 @@ describe("parley --help and --version", () => {
     const unknown = await parley(["bogus"], botEnv({}));
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain("unknown command bogus");
+  });
+});
+
+describe("parley check (what a container runs before the bot)", () => {
+  const run = (env: Record<string, string | undefined>) => {
+    let err = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        err += chunk.toString();
+        done();
+      },
+    });
+    return { code: checkStart(env, sink), err: () => err };
+  };
+
+  it("passes with a platform token, names the variables without one, and stops at a bad setting", () => {
+    expect(run(botEnv({ TELEGRAM_BOT_TOKEN: "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef12345" })).code).toBe(0);
+    const none = run(botEnv({}));
+    expect(none.code).toBe(78);
+    expect(none.err()).toMatch(/TELEGRAM_BOT_TOKEN or DISCORD_TOKEN/);
+    const bad = run(botEnv({ DISCORD_TOKEN: "x", LLM_TIMEOUT_MS: "soon" }));
+    expect(bad.code).toBe(2);
+    expect(bad.err()).toMatch(/^parley: LLM_TIMEOUT_MS must be a number/);
   });
 });

@@ -31,10 +31,21 @@ describe("docker-compose.yml and the Dockerfile", () => {
     expect(Number.parseInt(bot.stop_grace_period ?? "10s", 10)).toBeGreaterThan(20);
   });
 
-  it("starts the bot after the model pull and a healthy Redis, with healthchecks on Redis and Ollama", () => {
-    expect(bot.depends_on).toEqual({ redis: { condition: "service_healthy" }, "ollama-pull": { condition: "service_completed_successfully" } });
+  it("starts the bot after its settings check, the model pull and a healthy Redis, with healthchecks on Redis and Ollama", () => {
+    expect(bot.depends_on).toEqual({
+      "bot-check": { condition: "service_completed_successfully" },
+      redis: { condition: "service_healthy" },
+      "ollama-pull": { condition: "service_completed_successfully" },
+    });
     expect(compose.services.redis?.healthcheck?.test).toContain("ping");
     expect(compose.services.ollama?.healthcheck?.test).toEqual(["CMD", "ollama", "list"]);
+  });
+
+  it("checks the bot's settings once, with the bot's own environment, and never restarts the check", () => {
+    const check = compose.services["bot-check"] as Service & { restart?: string; command?: string[] };
+    expect(check.environment).toEqual(bot.environment);
+    expect(check.restart).toBe("no");
+    expect(check.command).toEqual(["/app/dist/src/cli/main.js", "check"]);
   });
 
   it("runs the built bot with node from an image pinned by digest, as the node user, with a HEALTHCHECK", () => {
