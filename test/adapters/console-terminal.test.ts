@@ -209,4 +209,20 @@ describe("console adapter in a terminal", () => {
     const screen = await term.waitFor((s) => s.endsWith("you>") && s.includes("Answer two."));
     expect(screen.split("\n").slice(-5)).toEqual(["you> one", "Answer one.", "you> two", "Answer two.", "you>"]);
   });
+
+  it("Ctrl-C during a command that calls no model still shows what it did", async () => {
+    let stored!: () => void;
+    await start(async (_message, reply) => {
+      reply.typing();
+      await new Promise<void>((resolve) => (stored = resolve));
+      await reply.send("Remembered as #3.");
+    });
+    term.type("/remember the sky is blue\r");
+    await term.waitFor((s) => s.includes("thinking…"));
+    term.type("\x03");
+    await term.waitFor((s) => s.includes("(stopped)"));
+    stored();
+    const screen = await term.waitFor((s) => s.includes("Remembered as #3.") && s.endsWith("you>"));
+    expect(screen.split("\n").slice(-3)).toEqual(["(stopped)", "Remembered as #3.", "you>"]);
+  });
 });

@@ -70,8 +70,8 @@ export class TerminalReply implements ConsoleReply {
   }
 
   async send(text: string): Promise<void> {
-    // Whatever comes after a stop (a late error, a note) is not what the person wants to read now.
-    if (this.stopped) return;
+    // Still shown after a stop: Ctrl-C ends a model's answer, not the news that a fact was stored
+    // (the dispatcher sends no error for a stopped answer).
     this.unthink();
     this.show(`${text}\n`);
   }
