@@ -33,6 +33,8 @@ async function chooseAdapters(config: Config): Promise<Adapter[]> {
         prefix: config.prefixes.find((p) => p !== "/") ?? "!",
         moderatorPermission: discord.moderatorPermission,
         moderatorRoleIds: discord.moderatorRoleIds,
+        shardCount: discord.shardCount,
+        shards: discord.shards,
       }),
     );
   }

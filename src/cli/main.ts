@@ -4,6 +4,7 @@ import { loadDotEnv } from "../env-file.js";
 import { packageRoot } from "../package-root.js";
 import { checkStart } from "./check.js";
 import { runDoctor } from "./doctor.js";
+import { runShards } from "./shards.js";
 import { listModels } from "./models.js";
 
 const usage = `Usage: parley <command>
@@ -12,6 +13,7 @@ const usage = `Usage: parley <command>
   check      exit 0 when the bot could start unattended (valid settings, a platform token); for containers
   doctor     check the configuration, platform tokens, model providers and Redis
   models     list the models of every configured provider
+  --shards   run every Discord shard of this machine, one bot process each (`--shards auto` or a number)
   --version  print the version
   --help     print this
 
@@ -26,6 +28,9 @@ switch (command) {
     break;
   case "doctor":
     process.exitCode = await runDoctor(process.env, process.stdout);
+    break;
+  case "--shards":
+    process.exitCode = await runShards(process.argv[3], process.env, process.stderr);
     break;
   case "models":
     process.exitCode = await listModels(process.env, process.stdout);

@@ -27,6 +27,8 @@ const envPaths: Record<string, string> = {
   DISCORD_GUILD_ID: "discord.guildId",
   DISCORD_MODERATOR_PERMISSION: "discord.moderatorPermission",
   DISCORD_MODERATOR_ROLE_IDS: "discord.moderatorRoleIds",
+  DISCORD_SHARD_COUNT: "discord.shardCount",
+  DISCORD_SHARDS: "discord.shards",
   LLM_PROVIDER: "llm.provider",
   LLM_MODEL: "llm.model",
   LLM_TIMEOUT_MS: "llm.timeoutMs",
@@ -181,6 +183,16 @@ const booleanPaths = /^access\.(telegram\.private|discord\.dms|leaveUnlisted)$/;
 function coerce(path: string, value: string, variable: string): unknown {
   if (path === "prefixes" || path === "discord.moderatorRoleIds") {
     return value.split(/[\s,]+/).filter(Boolean);
+  }
+  if (path === "discord.shardCount") {
+    if (/^auto$/i.test(value)) return "auto";
+    if (!/^\d+$/.test(value)) throw new ConfigError(`${variable} must be a number of shards or auto, got "${value}".`);
+    return Number(value);
+  }
+  if (path === "discord.shards") {
+    const ids = value.split(/[\s,]+/).filter(Boolean);
+    if (!ids.every((id) => /^\d+$/.test(id))) throw new ConfigError(`${variable} must list shard ids such as 0,1, got "${value}".`);
+    return ids.map(Number);
   }
   if (booleanPaths.test(path)) {
     if (/^(true|yes|on|1)$/i.test(value)) return true;

@@ -366,8 +366,33 @@ const discordSchema = z
     moderatorPermission: z.string().min(1).default("ManageMessages"),
     /** Members with any of these roles are moderators too. @defaultValue [] */
     moderatorRoleIds: z.array(z.string().regex(/^\d{17,20}$/)).default([]),
+    /**
+     * Shards the bot's servers are split into, over all its processes: a
+     * number, or `auto` for Discord's recommendation (`GET /gateway/bot`).
+     * Discord requires sharding from 2,500 servers. Unset: one shard.
+     */
+    shardCount: z.union([z.literal("auto"), positiveInt]).optional(),
+    /**
+     * The shard ids this process runs (each below `shardCount`), to spread
+     * shards over processes and machines. Unset: every shard of `shardCount`.
+     */
+    shards: z.preprocess(listOf, z.array(z.coerce.number().int().nonnegative()).min(1)).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkShards);
+
+/** Shard ids that every process can agree on: a fixed count, each id below it, none twice. */
+function checkShards(discord: { shardCount?: number | "auto"; shards?: number[] }, ctx: z.RefinementCtx): void {
+  const { shardCount, shards } = discord;
+  if (!shards) return;
+  const fail = (message: string) => ctx.addIssue({ code: "custom", path: ["shards"], message });
+  if (shardCount === undefined) return fail("needs the total shard count in discord.shardCount (DISCORD_SHARD_COUNT), the same in every process");
+  if (shardCount === "auto") return fail("needs a fixed shard count, not auto: every process must split the servers the same way");
+  const tooHigh = shards.find((id) => id >= shardCount);
+  if (tooHigh !== undefined) return fail(`shard ${tooHigh} is not below the shard count ${shardCount} (ids run from 0 to ${shardCount - 1})`);
+  const twice = shards.find((id, i) => shards.indexOf(id) !== i);
+  if (twice !== undefined) fail(`lists shard ${twice} twice`);
+}
 
 /** The whole configuration, every default applied; unknown keys are refused. */
 export const configSchema = z

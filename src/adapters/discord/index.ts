@@ -9,7 +9,7 @@ import { Events, type Client, type Guild, type Interaction, type Message } from 
 import type { Logger } from "pino";
 import type { Adapter, AdapterContext } from "../../core/adapter.js";
 import { PacerPool } from "../shared/pacer.js";
-import { connect, createDiscordClient } from "./client.js";
+import { connect, createDiscordClient, type ShardSettings } from "./client.js";
 import { reasonOf } from "./errors.js";
 import { toIncomingMessage, type InboundRules } from "./inbound.js";
 import { createInteractionReply } from "./interaction-reply.js";
@@ -17,9 +17,10 @@ import { DEFAULT_EDIT_INTERVAL_MS, READY_TIMEOUT_MS, STOP_GRACE_MS } from "./lim
 import { answerJoin, warnUnlistedAtStart } from "./joins.js";
 import { createMessageReply, type HandledReply } from "./message-reply.js";
 import { resolvePermissionName } from "./moderators.js";
+import { stopWithShardingManager } from "./shard-process.js";
 import { answerAutocomplete, interactionToMessage, registerCommands, toApplicationCommands } from "./slash-commands.js";
 
-export interface DiscordAdapterOptions {
+export interface DiscordAdapterOptions extends ShardSettings {
   /** The bot token (DISCORD_TOKEN). Never logged. */
   token: string;
   /** Discord's REST base without the version, e.g. `https://discord.com/api` (the default); moves the gateway too (DISCORD_API_URL). */
@@ -71,7 +72,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
       };
       const pacers = new PacerPool(editIntervalMs);
       stopping = false;
-      const discord = createDiscordClient(options.apiUrl);
+      const discord = createDiscordClient(options.apiUrl, { shardCount: options.shardCount, shards: options.shards });
       client = discord;
 
       // Handlers stay synchronous up to dispatch, so one channel's messages reach the core in order.
@@ -123,9 +124,16 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
         throw error;
       }
       const ready = discord as Client<true>;
-      log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size }, "discord: connected");
+      const shards = [...ready.ws.shards.keys()];
+      log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size, shards, shardCount: ready.options.shardCount }, "discord: connected");
       warnUnlistedAtStart(ready, ctx, log);
+      stopWithShardingManager(ready, log);
 
+      // Commands belong to the application, not a shard: the process holding shard 0 registers them, once.
+      if (!shards.includes(0)) {
+        log.info({ shards }, "discord: slash commands are registered by the process that runs shard 0");
+        return;
+      }
       const definitions = toApplicationCommands(ctx.commands, permission, log);
       try {
         await registerCommands(ready, definitions, options.guildId);

@@ -6,12 +6,15 @@
  * asked for — without Message Content, guild messages that don't mention the
  * bot arrive with empty content, as on Discord. Sessions can be told to
  * reconnect (op 7) or that they are invalid (op 9), and a RESUME of a known
- * session is answered with RESUMED, as Discord does.
+ * session is answered with RESUMED, as Discord does. IDENTIFY's `shard`
+ * ([id, count], default [0, 1]) is honoured: a session hears only of the
+ * guilds with `(guild_id >> 22) % count === id`, DMs go to shard 0, a bad
+ * shard is closed with 4010 and too many guilds on one shard with 4011.
  */
 import type { Server } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
 import { guildJson, userJson } from "./payloads.js";
-import { randomToken } from "./snowflake.js";
+import { randomToken, shardOf } from "./snowflake.js";
 import type { DiscordWorld } from "./world.js";
 
 export const Intent = {
@@ -37,6 +40,8 @@ interface Session {
   intents: number;
   seq: number;
   heartbeatWaiters: (() => void)[];
+  /** IDENTIFY's [shard id, shard count]. */
+  shard: [number, number];
 }
 
 /** Changes a dispatch's payload before it is sent, e.g. to leave out optional fields as another server might. */
@@ -58,7 +63,7 @@ export class FakeGateway {
   /** Every RESUME that was accepted. */
   resumes = 0;
   /** Sessions by id that a client may resume after its connection closed. */
-  private readonly resumable = new Map<string, { intents: number; seq: number }>();
+  private readonly resumable = new Map<string, { intents: number; seq: number; shard: [number, number] }>();
 
   constructor(
     server: Server,
@@ -67,6 +72,8 @@ export class FakeGateway {
     private readonly resumeUrl: () => string,
     /** The privileged intents "switched on in the portal". */
     private readonly enabledPrivilegedIntents: number,
+    /** More guilds than this on one shard and IDENTIFY is closed with 4011, as Discord does from 2,500. */
+    private readonly maxGuildsPerShard: number,
     private readonly transform: DispatchTransform = (_event, d) => d,
   ) {
     this.wss = new WebSocketServer({ server, path: "/gateway" });
@@ -79,14 +86,21 @@ export class FakeGateway {
   }
 
   /**
-   * Sends a dispatch to every ready session whose intents cover it. Returns
-   * how many got it. `adapt` may change the payload per session (content
-   * without the Message Content intent).
+   * Sends a dispatch to every ready session whose intents cover it and whose
+   * shard holds `guildId` (shard 0 for events outside guilds, such as DMs).
+   * Returns how many got it. `adapt` may change the payload per session
+   * (content without the Message Content intent).
    */
-  dispatch(t: string, d: Record<string, unknown>, audience: Audience, adapt?: (d: Record<string, unknown>, intents: number) => Record<string, unknown>): number {
+  dispatch(
+    t: string,
+    d: Record<string, unknown>,
+    audience: Audience,
+    guildId: string | undefined,
+    adapt?: (d: Record<string, unknown>, intents: number) => Record<string, unknown>,
+  ): number {
     let delivered = 0;
     for (const session of this.sessions) {
-      if (!session.ready || !wants(session.intents, audience)) continue;
+      if (!session.ready || !wants(session.intents, audience) || !holds(session, guildId)) continue;
       this.sendDispatch(session, t, adapt ? adapt(d, session.intents) : d);
       delivered++;
     }
@@ -139,7 +153,7 @@ export class FakeGateway {
   }
 
   private open(socket: WebSocket): void {
-    const session: Session = { socket, id: "", ready: false, intents: 0, seq: 0, heartbeatWaiters: [] };
+    const session: Session = { socket, id: "", ready: false, intents: 0, seq: 0, heartbeatWaiters: [], shard: [0, 1] };
     this.sessions.add(session);
     socket.on("close", () => {
       this.sessions.delete(session);
@@ -189,19 +203,29 @@ export class FakeGateway {
       session.socket.close(4014, "Disallowed intent(s).");
       return;
     }
+    const shard = d.shard === undefined ? [0, 1] : d.shard;
+    if (!validShard(shard)) {
+      session.socket.close(4010, "Invalid shard.");
+      return;
+    }
+    const guilds = [...this.world.guilds.values()].filter((g) => this.world.botIn(g.id) && shardOf(g.id, shard[1]) === shard[0]);
+    if (guilds.length > this.maxGuildsPerShard) {
+      session.socket.close(4011, "Sharding required.");
+      return;
+    }
     this.identifies.push({ intents: d.intents, properties: d.properties, shard: d.shard });
     session.intents = d.intents;
+    session.shard = shard;
     session.ready = true;
     session.id = randomToken(32);
-    this.resumable.set(session.id, { intents: session.intents, seq: 0 });
-    const guilds = [...this.world.guilds.values()].filter((g) => this.world.botIn(g.id));
+    this.resumable.set(session.id, { intents: session.intents, seq: 0, shard });
     this.sendDispatch(session, "READY", {
       v: 10,
       user: { ...userJson(this.world.bot), verified: true, mfa_enabled: false, flags: 0 },
       guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
       session_id: session.id,
       resume_gateway_url: this.resumeUrl(),
-      shard: [0, 1],
+      shard,
       application: { id: this.world.applicationId, flags: 1 << 19 },
       private_channels: [],
       presences: [],
@@ -226,6 +250,7 @@ export class FakeGateway {
     this.resumes++;
     session.id = d.session_id;
     session.intents = kept.intents;
+    session.shard = kept.shard;
     session.seq = Math.max(kept.seq, d.seq ?? 0);
     session.ready = true;
     this.sendDispatch(session, "RESUMED", {});
@@ -238,6 +263,19 @@ export class FakeGateway {
   private send(session: Session, payload: Record<string, unknown>): void {
     if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify(payload));
   }
+}
+
+/** `[id, count]` with 0 <= id < count, as Discord accepts. */
+function validShard(shard: unknown): shard is [number, number] {
+  if (!Array.isArray(shard) || shard.length !== 2) return false;
+  const [id, count] = shard as unknown[];
+  return Number.isInteger(id) && Number.isInteger(count) && (id as number) >= 0 && (id as number) < (count as number);
+}
+
+/** Whether the session's shard gets a guild's events; everything outside guilds goes to shard 0. */
+function holds(session: Session, guildId: string | undefined): boolean {
+  const [id, count] = session.shard;
+  return guildId === undefined ? id === 0 : shardOf(guildId, count) === id;
 }
 
 function wants(intents: number, audience: Audience): boolean {

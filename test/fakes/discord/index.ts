@@ -16,7 +16,7 @@ import { RateLimits, type BucketLimit, type Injected429 } from "./rate-limits.js
 import { createRestServer, type RecordedRequest, type RestSettings } from "./rest.js";
 import { channelRoutes } from "./routes-channels.js";
 import { interactionRoutes } from "./routes-interactions.js";
-import { nextSnowflake } from "./snowflake.js";
+import { nextSnowflake, snowflakeOnShard } from "./snowflake.js";
 import { ChannelKind, DiscordWorld, type FakeGuild, type FakeInteraction, type FakeOverwrite, type FakeUser, type StoredMessage } from "./world.js";
 
 export type { RecordedRequest } from "./rest.js";
@@ -47,6 +47,12 @@ export interface FakeDiscordOptions {
    * partial guilds). @defaultValue none
    */
   transformDispatch?: DispatchTransform;
+  /** `GET /gateway/bot`'s `shards`: the shard count Discord recommends. @defaultValue 1 */
+  recommendedShards?: number;
+  /** `session_start_limit.max_concurrency`: shards that may identify at once (per 5 s). @defaultValue 1 */
+  maxConcurrency?: number;
+  /** Guilds one shard may hold before IDENTIFY is closed with 4011 (Sharding required). @defaultValue 2500, as on Discord */
+  maxGuildsPerShard?: number;
 }
 
 /** Who sent a guild message: a user, a bot, or a webhook (which has no user). */
@@ -101,9 +107,10 @@ export interface FakeDiscord {
   /**
    * A guild with the bot in it (with its managed role); returns its id, which
    * is also @everyone's role id. `withBot: false` builds it without the bot,
-   * unheard of by the gateway until `addBotToGuild`.
+   * unheard of by the gateway until `addBotToGuild`. `shard` picks an id
+   * whose events go to that shard of `count`.
    */
-  addGuild(guild?: { name?: string; ownerId?: string; withBot?: boolean }): string;
+  addGuild(guild?: { name?: string; ownerId?: string; withBot?: boolean; shard?: { id: number; count: number } }): string;
   /** Someone adds the bot to a guild it is not in (an OAuth2 invite): its member and managed role appear, and the client gets GUILD_CREATE. */
   addBotToGuild(guildId: string): void;
   /** Guilds the bot left (`DELETE /users/@me/guilds/:id`), in order. */
@@ -150,6 +157,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     interactionDeadlineMs: options.interactionDeadlineMs ?? 3000,
     messageBucket: options.messageBucket ?? { limit: 5, windowMs: 5000 },
     webhookBucket: options.webhookBucket ?? { limit: 5, windowMs: 5000 },
+    recommendedShards: options.recommendedShards ?? 1,
+    maxConcurrency: options.maxConcurrency ?? 1,
   };
   const limits = new RateLimits();
   let origin = "";
@@ -158,7 +167,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const rest = createRestServer(world, [...channelRoutes, ...interactionRoutes], settings, limits, {
     gatewayUrl,
     onMessageCreate: (message) => dispatchMessage(message),
-    onGuildLeave: (guildId) => gateway?.dispatch("GUILD_DELETE", { id: guildId }, "guild"),
+    sessionStarts: () => gateway?.identifies.length ?? 0,
+    onGuildLeave: (guildId) => gateway?.dispatch("GUILD_DELETE", { id: guildId }, "guild", guildId),
   });
   gateway = new FakeGateway(
     rest.server,
@@ -166,6 +176,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     options.heartbeatIntervalMs ?? 41_250,
     gatewayUrl,
     options.messageContentIntent === false ? 0 : Intent.MessageContent,
+    options.maxGuildsPerShard ?? 2500,
     options.transformDispatch,
   );
   await new Promise<void>((resolve) => rest.server.listen(0, "127.0.0.1", resolve));
@@ -177,7 +188,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (message.guildId && !world.botIn(message.guildId)) return;
     const payload = messageJson(world, message);
     const mentionsBot = message.content.includes(`<@${world.bot.id}>`) || message.content.includes(`<@!${world.bot.id}>`);
-    gw.dispatch("MESSAGE_CREATE", payload, message.guildId ? "guild-message" : "dm-message", (d, intents) => {
+    gw.dispatch("MESSAGE_CREATE", payload, message.guildId ? "guild-message" : "dm-message", message.guildId, (d, intents) => {
       // Without Message Content, Discord blanks guild messages that don't concern the bot.
       if (intents & Intent.MessageContent || !message.guildId || mentionsBot || message.authorId === world.bot.id) return d;
       return { ...d, content: "", embeds: [], attachments: [], components: [] };
@@ -192,7 +203,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
 
   /** A guild's event, sent only while the bot is in the guild, as Discord does. */
   function guildDispatch(guildId: string, t: string, d: Record<string, unknown>): void {
-    if (world.botIn(guildId)) gw.dispatch(t, d, "guild");
+    if (world.botIn(guildId)) gw.dispatch(t, d, "guild", guildId);
   }
 
   /** The bot becomes a member, with the managed role Discord makes for it, and hears of the guild. */
@@ -206,7 +217,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       botId: world.bot.id,
     });
     guild.members.set(world.bot.id, { userId: world.bot.id, roles: [botRoleId] });
-    gw.dispatch("GUILD_CREATE", guildJson(world, guild, true), "guild");
+    gw.dispatch("GUILD_CREATE", guildJson(world, guild, true), "guild", guild.id);
   }
 
   /** Interaction options as Discord sends them: typed as registered, users resolved. */
@@ -298,7 +309,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     addUser: (user) => world.addUser(user),
     addGuild(guild = {}) {
       const owner = guild.ownerId ?? world.addUser({ username: "owner" }).id;
-      const created = world.addGuild(guild.name ?? "Parley Test Server", owner);
+      const created = world.addGuild(guild.name ?? "Parley Test Server", owner, guild.shard ? snowflakeOnShard(guild.shard.id, guild.shard.count) : undefined);
       created.members.set(owner, { userId: owner, roles: [] });
       if (guild.withBot !== false) joinBot(created);
       return created.id;
@@ -396,14 +407,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     async slashCommand(input) {
       const { interaction, payload } = interactionPayload(input, 2);
       interaction.sentAtMs = Date.now();
-      gw.dispatch("INTERACTION_CREATE", payload, "interaction");
+      gw.dispatch("INTERACTION_CREATE", payload, "interaction", payload.guild_id as string | undefined);
       await gw.sync();
       return interaction;
     },
     async autocomplete(input) {
       const { interaction, payload } = interactionPayload(input, 4, input.focused);
       interaction.sentAtMs = Date.now();
-      gw.dispatch("INTERACTION_CREATE", payload, "interaction");
+      gw.dispatch("INTERACTION_CREATE", payload, "interaction", payload.guild_id as string | undefined);
       await gw.sync();
       return interaction;
     },

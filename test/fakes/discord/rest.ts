@@ -31,6 +31,10 @@ export interface RestSettings {
   messageBucket: BucketLimit;
   /** Per interaction token, for follow-ups and their edits. @defaultValue 5 per 5 s */
   webhookBucket: BucketLimit;
+  /** `GET /gateway/bot`'s recommended shard count. @defaultValue 1 */
+  recommendedShards: number;
+  /** `session_start_limit.max_concurrency`. @defaultValue 1 */
+  maxConcurrency: number;
 }
 
 /** What a route handler sees. */
@@ -41,6 +45,8 @@ export interface RouteContext {
   query: Record<string, string>;
   body: unknown;
   gatewayUrl(): string;
+  /** IDENTIFYs accepted so far, counted against `session_start_limit`. */
+  sessionStarts(): number;
   /** Tell the gateway (MESSAGE_CREATE), as Discord echoes the bot's own messages. */
   onMessageCreate(message: StoredMessage): void;
   /** Tell the gateway that the bot left a guild (GUILD_DELETE). */
@@ -69,7 +75,7 @@ export function createRestServer(
   routes: readonly Route[],
   settings: RestSettings,
   limits: RateLimits,
-  hooks: Pick<RouteContext, "gatewayUrl" | "onMessageCreate" | "onGuildLeave">,
+  hooks: Pick<RouteContext, "gatewayUrl" | "sessionStarts" | "onMessageCreate" | "onGuildLeave">,
 ): RestServer {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {

@@ -32,8 +32,13 @@ export const channelRoutes: Route[] = [
       status: 200,
       body: {
         url: ctx.gatewayUrl(),
-        shards: 1,
-        session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+        shards: ctx.settings.recommendedShards,
+        session_start_limit: {
+          total: 1000,
+          remaining: Math.max(0, 1000 - ctx.sessionStarts()),
+          reset_after: 14_400_000,
+          max_concurrency: ctx.settings.maxConcurrency,
+        },
       },
     }),
   },

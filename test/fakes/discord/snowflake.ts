@@ -17,6 +17,18 @@ export function nextSnowflake(): string {
   return ((sinceEpochMs << 22n) | (workerId << 17n) | (processId << 12n) | increment).toString();
 }
 
+/** The shard that gets a guild's events, as Discord routes them: `(guild_id >> 22) % shard_count`. */
+export function shardOf(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}
+
+/** A fresh snowflake whose guild would be on shard `shardId` of `shardCount`: its timestamp moved back by at most `shardCount - 1` ms. */
+export function snowflakeOnShard(shardId: number, shardCount: number): string {
+  const id = BigInt(nextSnowflake());
+  const offset = (BigInt(shardOf(id.toString(), shardCount)) - BigInt(shardId) + BigInt(shardCount)) % BigInt(shardCount);
+  return (id - (offset << 22n)).toString();
+}
+
 /** A random token of the given length, like an interaction token. */
 export function randomToken(length = 64): string {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";

@@ -145,8 +145,7 @@ export class DiscordWorld {
     return created;
   }
 
-  addGuild(name: string, ownerId: string): FakeGuild {
-    const id = nextSnowflake();
+  addGuild(name: string, ownerId: string, id: string = nextSnowflake()): FakeGuild {
     const guild: FakeGuild = { id, name, ownerId, roles: new Map(), members: new Map() };
     // @everyone has the guild's id; the defaults let people read and talk.
     guild.roles.set(id, { id, name: "@everyone", permissions: DEFAULT_EVERYONE_PERMISSIONS, position: 0 });
