@@ -8,26 +8,12 @@ import { targetName } from "../src/llm/setup.js";
 import { AnswerStream } from "../src/llm/answer.js";
 import type { Services } from "../src/core/services.js";
 import { isStoreUnavailable } from "../src/store/guard.js";
-import { rankMemories } from "../src/store/memory-search.js";
 import type { Memory } from "../src/store/types.js";
 import { currentPersona } from "./persona.js";
 
-/**
- * The channel's facts for one prompt: the best matches for the text first,
- * then, while there is room, the newest others, so a fact like "my name is
- * Bob" still reaches a question that shares no word with it.
- */
-async function promptMemories(services: Services, channel: string, text: string): Promise<Memory[]> {
-  const room = services.config.memories.inPrompt;
-  if (room === 0) return [];
-  const all = await services.memories.list(channel);
-  const chosen = rankMemories(all, text, room);
-  const newest = [...all].sort((a, b) => b.createdAt - a.createdAt);
-  for (const memory of newest) {
-    if (chosen.length >= room) break;
-    if (!chosen.includes(memory)) chosen.push(memory);
-  }
-  return chosen;
+/** The channel's facts for one prompt: the best matches for the text, then the newest (see `MemoryBook.forPrompt`). */
+function promptMemories(services: Services, channel: string, text: string): Promise<Memory[]> {
+  return services.memories.forPrompt(channel, text, services.config.memories.inPrompt);
 }
 
 /** Zero-width and other invisible characters, which `trim()` keeps: a message of only these says nothing. */

@@ -1,3 +1,5 @@
+import type { RepliesOf, StoreOp } from "./ops.js";
+
 /**
  * The few raw operations the stores need from a key-value server. Values are
  * the strings keyv has already serialised (with its own expiry stamp), so a
@@ -7,6 +9,9 @@
  * several processes change at once. Each change of a hash is one atomic
  * server operation (HINCRBY, HSET, HDEL; a MULTI for several), never a read
  * and a write that two processes could interleave.
+ *
+ * Beside both, lists, sets and sorted sets, changed through transactions:
+ * the history's turns, the memories and their search index.
  */
 export interface Backend {
   readonly kind: "memory" | "redis";
@@ -29,6 +34,12 @@ export interface Backend {
   hashSet(key: string, field: string, value: string): Promise<void>;
   /** Whether the field was there. */
   hashDelete(key: string, field: string): Promise<boolean>;
+  /**
+   * Runs the operations as one transaction (MULTI/EXEC on Redis): no other
+   * client's command runs between two of them, and its reads see one
+   * moment. Resolves with each operation's reply, in order.
+   */
+  transaction<const T extends readonly StoreOp[]>(ops: T): Promise<RepliesOf<T>>;
   /** Sets `key` only when it does not exist (SET NX), for `ttlMs`: true for the one caller that set it. */
   claim(key: string, ttlMs: number): Promise<boolean>;
   /** Rejects when the server does not answer. */

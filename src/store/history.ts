@@ -1,8 +1,7 @@
-import type { Keyv } from "keyv";
 import { KeyedQueue } from "../core/keyed-queue.js";
 import { ownedKey } from "./keys.js";
-import { isStoreUnavailable } from "./guard.js";
-import type { KeyValueStore } from "./kv.js";
+import type { KeyValueStore, StructureSpace } from "./kv.js";
+import type { WriteOp } from "./ops.js";
 import type { PendingWrites, WriteOutcome } from "./pending-writes.js";
 import type { HistoryTurn } from "./types.js";
 
@@ -11,28 +10,17 @@ export interface ChannelHistoryOptions {
   maxStoredMessages?: number;
   /**
    * Idle expiry in milliseconds: a channel with no new turn for this long is
-   * forgotten, summary included. Each turn is also forgotten this long after
-   * it was stored. 0 keeps everything. @defaultValue 30 days
+   * forgotten, summary included. Each turn is also left out of prompts this
+   * long after it was said. 0 keeps everything. @defaultValue 30 days
    */
   ttlMs?: number;
 }
 
-/**
- * Where a channel's turns are. Turn `i` lives under its own key, so an
- * append writes the new turns and this small record, and reading the recent
- * window fetches just that window: the cost of a message does not grow with
- * the length of the stored history.
- */
-interface ChannelRecord {
-  /** Index of the oldest kept turn. */
-  head: number;
-  /** Index the next turn will get. */
-  tail: number;
-  /** Running summary of the older conversation. */
-  summary?: string;
-  /** Turns before this index are folded into `summary` and left out of `recent`. */
-  summarisedBefore?: number;
-}
+/** Fields of a channel's bookkeeping hash. */
+const appendedField = "appended";
+const summaryField = "summary";
+/** Turns before this index are folded into the summary and left out of `recent`. */
+const summarisedBeforeField = "summarisedBefore";
 
 /** A stored turn with its position in the channel. */
 export interface IndexedTurn {
@@ -41,21 +29,19 @@ export interface IndexedTurn {
 }
 
 const thirtyDaysMs = 30 * 24 * 60 * 60 * 1000;
-/** Keys deleted per store call when a whole channel is cleared. */
-const deleteBatch = 1_000;
 
 /**
- * The conversation of each channel, bounded and expiring.
- *
- * keyv has no atomic append, so an append is read-record, write-turns,
- * write-record; the core handles one message per channel at a time and this
- * class queues its own writes per channel, which makes that safe within one
- * process. Two processes appending to the same channel at the same moment
- * could both take the same turn index and one exchange would overwrite the
- * other (the Redis client's `multi().rPush().lTrim()` would be the fix).
+ * The conversation of each channel, bounded and expiring. A channel is two
+ * keys: a list of its turns, and a small hash that counts every turn ever
+ * appended (so a turn's index is stable while older ones are trimmed) and
+ * holds the running summary. An append pushes the exchange, trims the list
+ * to the bound, counts the turns and restarts the idle expiry in one
+ * transaction: any number of processes appending to one channel at once
+ * lose nothing, and every reader sees the same order.
  */
 export class ChannelHistory {
-  readonly #keyv: Keyv;
+  readonly #structures: StructureSpace;
+  /** Keeps this process's appends to a channel in call order, behind any kept while the store was away. */
   readonly #writes = new KeyedQueue();
   readonly #maxStored: number;
   readonly #ttlMs: number | undefined;
@@ -63,7 +49,7 @@ export class ChannelHistory {
 
   /** @param pending - where an append is kept while the store is away; without it, such an append fails. */
   constructor(store: KeyValueStore, options: ChannelHistoryOptions = {}, pending?: PendingWrites) {
-    this.#keyv = store.keyv("history");
+    this.#structures = store.structures("history");
     this.#pending = pending;
     this.#maxStored = Math.max(1, options.maxStoredMessages ?? 1_000);
     const ttlMs = options.ttlMs ?? thirtyDaysMs;
@@ -84,23 +70,14 @@ export class ChannelHistory {
   }
 
   async #appendNow(channelKey: string, turns: readonly HistoryTurn[]): Promise<void> {
-    const record = (await this.#record(channelKey)) ?? { head: 0, tail: 0 };
-    const tail = record.tail + turns.length;
-    const head = Math.max(record.head, tail - this.#maxStored);
-    const firstWritten = Math.max(record.tail, head);
-    const entries: Array<{ key: string; value: unknown; ttl?: number }> = [];
-    for (let index = firstWritten; index < tail; index++) {
-      entries.push({ key: turnKey(channelKey, index), value: turns[index - record.tail], ttl: this.#ttlMs });
-    }
-    // Turns and record go in one call, so a reader sees the exchange whole or not at all.
-    entries.push({ key: recordKey(channelKey), value: { ...record, head, tail }, ttl: this.#ttlMs });
-    await this.#keyv.setMany(entries);
-    const dropped = indexKeys(channelKey, record.head, Math.min(head, record.tail));
-    if (dropped.length === 0) return;
-    // The exchange is stored: turns past the bound are already out of reach, and expire with their TTL if this fails.
-    await this.#keyv.deleteMany(dropped).catch((e: unknown) => {
-      if (!isStoreUnavailable(e)) throw e;
-    });
+    const list = turnsKey(channelKey);
+    const meta = metaKey(channelKey);
+    await this.#structures.transaction([
+      { op: "listPush", key: list, values: turns.map((turn) => JSON.stringify(turn)) },
+      { op: "listKeepLast", key: list, count: this.#maxStored },
+      { op: "hashAdd", key: meta, field: appendedField, by: turns.length },
+      ...this.#expiries(channelKey),
+    ]);
   }
 
   /** The last `limit` turns not yet folded into the summary, oldest first. */
@@ -114,46 +91,55 @@ export class ChannelHistory {
   }
 
   /**
-   * What a prompt needs, in two reads: the running summary and the last
-   * `limit` turns it does not cover, oldest first, with their indexes.
+   * What a prompt needs, in one round trip: the running summary and the
+   * last `limit` turns it does not cover, oldest first, with their indexes.
    */
   async window(channelKey: string, limit: number): Promise<{ summary?: string; turns: IndexedTurn[] }> {
-    const record = await this.#record(channelKey);
-    if (!record) return { turns: [] };
-    const from = Math.max(record.head, record.tail - Math.max(0, limit), record.summarisedBefore ?? 0);
-    const keys = indexKeys(channelKey, from, record.tail);
+    const list = turnsKey(channelKey);
+    const wanted = Math.max(0, Math.floor(limit));
+    const [meta, length, tailTurns] = await this.#structures.transaction([
+      { op: "hashGetAll", key: metaKey(channelKey) },
+      { op: "listLength", key: list },
+      // LRANGE -0 -1 would be the whole list: with no turn wanted, ask for none.
+      wanted > 0 ? { op: "listRange", key: list, start: -wanted, stop: -1 } : { op: "listRange", key: list, start: 1, stop: 0 },
+    ]);
+    const appended = Math.max(Number(meta[appendedField] ?? 0), length);
+    const summarisedBefore = Number(meta[summarisedBeforeField] ?? 0);
+    const firstIndex = appended - tailTurns.length;
+    // A turn older than the expiry is forgotten even while its channel stays active.
+    const oldest = this.#ttlMs === undefined ? -Infinity : Date.now() - this.#ttlMs;
     const turns: IndexedTurn[] = [];
-    if (keys.length > 0) {
-      const found = await this.#keyv.getMany<HistoryTurn>(keys);
-      // A turn older than the expiry may be gone while its channel is still active.
-      found.forEach((turn, i) => {
-        if (turn !== undefined) turns.push({ index: from + i, turn });
-      });
-    }
-    return { summary: record.summary, turns };
+    tailTurns.forEach((raw, i) => {
+      const index = firstIndex + i;
+      const turn = JSON.parse(raw) as HistoryTurn;
+      if (index >= summarisedBefore && turn.at >= oldest) turns.push({ index, turn });
+    });
+    return { summary: meta[summaryField], turns };
   }
 
   /** How many turns the channel keeps (turns that expired by age may still be counted). */
   async size(channelKey: string): Promise<number> {
-    const record = await this.#record(channelKey);
-    return record ? record.tail - record.head : 0;
+    const [length] = await this.#structures.transaction([{ op: "listLength", key: turnsKey(channelKey) }]);
+    return length;
   }
 
-  /** Forgets the channel's turns and its summary. */
+  /**
+   * Forgets the channel's turns and its summary. The count of turns ever
+   * appended stays, so indexes never repeat: a fold that read the turns
+   * before the reset cannot hide the ones after it.
+   */
   clear(channelKey: string): Promise<void> {
     return this.#writes.run(channelKey, async () => {
-      const record = await this.#record(channelKey);
-      if (!record) return;
-      // The record goes first: once it is gone the turns are unreachable, even if deleting them fails halfway.
-      await this.#keyv.delete(recordKey(channelKey));
-      for (let start = record.head; start < record.tail; start += deleteBatch) {
-        await this.#keyv.deleteMany(indexKeys(channelKey, start, Math.min(start + deleteBatch, record.tail)));
-      }
+      await this.#structures.transaction([
+        { op: "delete", keys: [turnsKey(channelKey)] },
+        { op: "hashDelete", key: metaKey(channelKey), fields: [summaryField, summarisedBeforeField] },
+      ]);
     });
   }
 
   async getSummary(channelKey: string): Promise<string | undefined> {
-    return (await this.#record(channelKey))?.summary;
+    const [[summary]] = await this.#structures.transaction([{ op: "hashGetSome", key: metaKey(channelKey), fields: [summaryField] }]);
+    return summary;
   }
 
   /**
@@ -163,28 +149,26 @@ export class ChannelHistory {
    */
   setSummary(channelKey: string, text: string, coversBefore?: number): Promise<void> {
     return this.#writes.run(channelKey, async () => {
-      const record = (await this.#record(channelKey)) ?? { head: 0, tail: 0 };
-      const summarisedBefore = coversBefore === undefined ? record.summarisedBefore : Math.min(coversBefore, record.tail);
-      await this.#keyv.set(recordKey(channelKey), { ...record, summary: text, summarisedBefore }, this.#ttlMs);
+      const fields: Record<string, string> = { [summaryField]: text };
+      if (coversBefore !== undefined) fields[summarisedBeforeField] = String(Math.max(0, Math.floor(coversBefore)));
+      await this.#structures.transaction([{ op: "hashSet", key: metaKey(channelKey), fields }, ...this.#expiries(channelKey)]);
     });
   }
 
-  #record(channelKey: string): Promise<ChannelRecord | undefined> {
-    return this.#keyv.get<ChannelRecord>(recordKey(channelKey));
+  /** Restarts the channel's idle expiry, on both keys together. */
+  #expiries(channelKey: string): WriteOp[] {
+    if (this.#ttlMs === undefined) return [];
+    return [
+      { op: "expire", key: turnsKey(channelKey), ttlMs: this.#ttlMs },
+      { op: "expire", key: metaKey(channelKey), ttlMs: this.#ttlMs },
+    ];
   }
 }
 
-function recordKey(channelKey: string): string {
-  return ownedKey(channelKey, "record");
+function turnsKey(channelKey: string): string {
+  return ownedKey(channelKey, "turns");
 }
 
-function turnKey(channelKey: string, index: number): string {
-  return ownedKey(channelKey, "turn", index);
-}
-
-/** Keys of turns `from` (inclusive) to `to` (exclusive). */
-function indexKeys(channelKey: string, from: number, to: number): string[] {
-  const keys: string[] = [];
-  for (let index = from; index < to; index++) keys.push(turnKey(channelKey, index));
-  return keys;
+function metaKey(channelKey: string): string {
+  return ownedKey(channelKey, "meta");
 }

@@ -4,6 +4,7 @@ import type { Backend, HashIncrement } from "./backend.js";
 import { StoreBreaker } from "./breaker.js";
 import { StoreGuard } from "./guard.js";
 import { createMemoryBackend } from "./memory-backend.js";
+import { isWrite, prefixOp, type RepliesOf, type StoreOp } from "./ops.js";
 import { createRedisBackend } from "./redis-backend.js";
 
 /** The key-value space every store works in. */
@@ -17,6 +18,8 @@ export interface KeyValueStore {
   keyv(namespace: string): Keyv;
   /** Hashes of one namespace, changed atomically (counters, small shared maps); same guarantees as `keyv`. */
   hashes(namespace: string): HashSpace;
+  /** Lists, hashes, sets and sorted sets of one namespace, changed and read in transactions; same guarantees as `keyv`. */
+  structures(namespace: string): StructureSpace;
   /**
    * Redis only: the client and the prefix of a namespace, for a library that
    * speaks Redis itself (the rate limiter). Its calls go through `guarded`.
@@ -66,6 +69,11 @@ export interface HashSpace {
   claim(key: string, ttlMs: number): Promise<boolean>;
 }
 
+/** One namespace's structures: see {@link Backend.transaction}. Keys are the namespace's own, unprefixed. */
+export interface StructureSpace {
+  transaction<const T extends readonly StoreOp[]>(ops: T): Promise<RepliesOf<T>>;
+}
+
 /** Every key starts with this, so Parley can share a Redis database with others. */
 const keyPrefix = "parley";
 
@@ -106,6 +114,13 @@ export async function createKeyValueStore(opts: KeyValueStoreOptions): Promise<K
         set: (key, field, value) => guard.run("hashSet", () => backend.hashSet(prefix + key, field, value), true),
         delete: (key, field) => guard.run("hashDelete", () => backend.hashDelete(prefix + key, field), true),
         claim: (key, ttlMs) => guard.run("claim", () => backend.claim(prefix + key, ttlMs), true),
+      };
+    },
+    structures(namespace) {
+      const prefix = prefixOf(namespace);
+      return {
+        transaction: (ops) =>
+          guard.run("transaction", () => backend.transaction(ops.map((op) => prefixOp(op, prefix))) as never, ops.some(isWrite)),
       };
     },
     redis(namespace) {

@@ -1,9 +1,9 @@
-import { randomInt } from "node:crypto";
-import type { Keyv } from "keyv";
-import { KeyedQueue } from "../core/keyed-queue.js";
 import { ownedKey } from "./keys.js";
-import type { KeyValueStore } from "./kv.js";
-import { rankMemories } from "./memory-search.js";
+import type { KeyValueStore, StructureSpace } from "./kv.js";
+import { memoryId, memorySeq } from "./memory-ids.js";
+import { lookupTermsOf, termsOf, type IndexTerm } from "./memory-index.js";
+import { rankMemories, words } from "./memory-search.js";
+import type { WriteOp } from "./ops.js";
 import type { Memory } from "./types.js";
 
 export interface MemoryBookOptions {
@@ -18,89 +18,191 @@ export interface NewMemory {
   authorName: string;
 }
 
-const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-const idLength = 5;
+/** A memory as stored: its id is the hash field it is kept under. */
+type StoredMemory = Omit<Memory, "id">;
 
 /**
- * Facts taught to each channel. A channel's memories are one small list
- * under the channel's own key (they are added rarely and searched whole),
- * so no memory of one channel can be reached through another.
+ * Facts taught to each channel, under the channel's own keys, so no memory
+ * of one channel can be reached through another: a hash of the memories by
+ * id, a sorted set of the ids in the order they were added, a counter that
+ * hands out ids, and the search index (sets of ids per word and per word
+ * prefix, see `memory-index.ts`).
  *
- * Changes are read-modify-write, queued per channel in this process; two
- * processes adding to one channel at the same moment could lose one add.
+ * Ids are made from the channel's count of memories ever added (see
+ * `memory-ids.ts`): short, never reused, and taken with one atomic
+ * increment, so any number of processes adding at once get distinct ids. A memory, its
+ * place in the order and its index entries are written, or removed, in one
+ * transaction. A search reads only the ids its words find, the matching
+ * memories and the channel's count: not the whole channel.
  */
 export class MemoryBook {
-  readonly #keyv: Keyv;
-  readonly #writes = new KeyedQueue();
+  readonly #structures: StructureSpace;
   readonly #maxPerChannel: number;
 
   constructor(store: KeyValueStore, options: MemoryBookOptions = {}) {
-    this.#keyv = store.keyv("memories");
+    this.#structures = store.structures("memories");
     this.#maxPerChannel = Math.max(1, options.maxPerChannel ?? 1_000);
   }
 
-  /** Stores a fact with a fresh short id, unique within the channel. */
-  add(channelKey: string, memory: NewMemory): Promise<Memory> {
-    return this.#writes.run(channelKey, async () => {
-      const memories = await this.list(channelKey);
-      const taken = new Set(memories.map((m) => m.id));
-      let id = newId();
-      while (taken.has(id)) id = newId();
-      const added: Memory = { id, text: memory.text, authorKey: memory.authorKey, authorName: memory.authorName, createdAt: Date.now() };
-      memories.push(added);
-      await this.#keyv.set(listKey(channelKey), memories.slice(-this.#maxPerChannel));
-      return added;
-    });
+  /** Stores a fact with a fresh short id, unique within the channel; past the bound, the oldest are dropped. */
+  async add(channelKey: string, memory: NewMemory): Promise<Memory> {
+    const [seq] = await this.#structures.transaction([{ op: "hashAdd", key: counterKey(channelKey), field: "added", by: 1 }]);
+    const id = memoryId(seq);
+    const stored: StoredMemory = { text: memory.text, authorKey: memory.authorKey, authorName: memory.authorName, createdAt: Date.now() };
+    const [, , count] = await this.#structures.transaction([
+      { op: "hashSet", key: factsKey(channelKey), fields: { [id]: JSON.stringify(stored) } },
+      { op: "sortedAdd", key: orderKey(channelKey), score: seq, member: id },
+      { op: "sortedCount", key: orderKey(channelKey) },
+      ...termsOf(stored.text).map((term): WriteOp => ({ op: "setAdd", key: termKey(channelKey, term), members: [id] })),
+    ]);
+    if (count > this.#maxPerChannel) await this.#dropOldest(channelKey);
+    return { id, ...stored };
   }
 
   /** Every memory of the channel, oldest first. */
   async list(channelKey: string): Promise<Memory[]> {
-    return (await this.#keyv.get<Memory[]>(listKey(channelKey))) ?? [];
+    const [all] = await this.#structures.transaction([{ op: "hashGetAll", key: factsKey(channelKey) }]);
+    return oldestFirst(Object.entries(all).map(([id, raw]) => parse(id, raw)));
   }
 
-  /** The `limit` memories most relevant to `query`, best first; the newest ones for an empty query. */
+  /** The `limit` memories most relevant to `query`, best first; the newest ones for a query with no words. */
   async search(channelKey: string, query: string, limit: number): Promise<Memory[]> {
-    return rankMemories(await this.list(channelKey), query, limit);
+    if (limit <= 0) return [];
+    if (words(query).length === 0) return this.#read(channelKey, await this.#newestIds(channelKey, limit));
+    const { candidates, total } = await this.#candidates(channelKey, query, 0);
+    return rankMemories(candidates, query, limit, total);
+  }
+
+  /**
+   * The channel's facts for one prompt: the `limit` best matches for the
+   * text first, then, while there is room, the newest others, so a fact like
+   * "my name is Bob" still reaches a question that shares no word with it.
+   */
+  async forPrompt(channelKey: string, text: string, limit: number): Promise<Memory[]> {
+    if (limit <= 0) return [];
+    const { candidates, newest, total } = await this.#candidates(channelKey, text, limit);
+    const chosen = rankMemories(candidates, text, limit, total);
+    for (const memory of newest) {
+      if (chosen.length >= limit) break;
+      if (!chosen.some((c) => c.id === memory.id)) chosen.push(memory);
+    }
+    return chosen;
   }
 
   /** The memory with this id (`k3f9a`, `#K3F9A ` and the like). */
   async get(channelKey: string, id: string): Promise<Memory | undefined> {
     const wanted = normaliseId(id);
-    return (await this.list(channelKey)).find((memory) => memory.id === wanted);
+    if (!wanted) return undefined;
+    return (await this.#read(channelKey, [wanted]))[0];
   }
 
   /** Forgets one memory; resolves with it, or undefined when the channel has no such id. */
-  remove(channelKey: string, id: string): Promise<Memory | undefined> {
-    return this.#writes.run(channelKey, async () => {
-      const wanted = normaliseId(id);
-      const memories = await this.list(channelKey);
-      const index = memories.findIndex((memory) => memory.id === wanted);
-      if (index < 0) return undefined;
-      const [removed] = memories.splice(index, 1);
-      if (memories.length > 0) await this.#keyv.set(listKey(channelKey), memories);
-      else await this.#keyv.delete(listKey(channelKey));
-      return removed;
-    });
+  async remove(channelKey: string, id: string): Promise<Memory | undefined> {
+    const memory = await this.get(channelKey, id);
+    if (!memory) return undefined;
+    const [removed] = await this.#structures.transaction(removal(channelKey, [memory]));
+    // Another process may have forgotten it in between: only one of them says it did.
+    return removed > 0 ? memory : undefined;
   }
 
-  /** Forgets every memory of the channel. */
-  clear(channelKey: string): Promise<void> {
-    return this.#writes.run(channelKey, async () => {
-      await this.#keyv.delete(listKey(channelKey));
-    });
+  /** Forgets every memory of the channel (the id counter stays, so ids are never reused). */
+  async clear(channelKey: string): Promise<void> {
+    const memories = await this.list(channelKey);
+    const terms = new Set(memories.flatMap((memory) => termsOf(memory.text)));
+    await this.#structures.transaction([
+      { op: "delete", keys: [factsKey(channelKey), orderKey(channelKey), ...[...terms].map((term) => termKey(channelKey, term))] },
+    ]);
+  }
+
+  /**
+   * The memories the index finds for `query` (oldest first), the `newest`
+   * few, and the channel's count: one round trip for the ids, one for the
+   * memories.
+   */
+  async #candidates(channelKey: string, query: string, newest: number): Promise<{ candidates: Memory[]; newest: Memory[]; total: number }> {
+    const lookup = lookupTermsOf(query).map((term) => termKey(channelKey, term));
+    const [matching, newestIds, total] = await this.#structures.transaction([
+      { op: "setUnion", keys: lookup },
+      { op: "sortedRange", key: orderKey(channelKey), start: 0, stop: newest - 1, highestFirst: true },
+      { op: "hashLength", key: factsKey(channelKey) },
+    ]);
+    const wantedNewest = newest > 0 ? newestIds : [];
+    const found = new Map((await this.#read(channelKey, [...new Set([...matching, ...wantedNewest])])).map((m) => [m.id, m]));
+    return {
+      candidates: oldestFirst(matching.flatMap((id) => found.get(id) ?? [])),
+      newest: wantedNewest.flatMap((id) => found.get(id) ?? []),
+      total,
+    };
+  }
+
+  async #newestIds(channelKey: string, count: number): Promise<string[]> {
+    const [ids] = await this.#structures.transaction([{ op: "sortedRange", key: orderKey(channelKey), start: 0, stop: count - 1, highestFirst: true }]);
+    return ids;
+  }
+
+  /** The memories with these ids, in the same order; ids not found (forgotten meanwhile) are left out. */
+  async #read(channelKey: string, ids: readonly string[]): Promise<Memory[]> {
+    if (ids.length === 0) return [];
+    const [raws] = await this.#structures.transaction([{ op: "hashGetSome", key: factsKey(channelKey), fields: ids }]);
+    return ids.flatMap((id, i) => (raws[i] === undefined ? [] : [parse(id, raws[i])]));
+  }
+
+  /** Drops the memories beyond the bound, oldest first. */
+  async #dropOldest(channelKey: string): Promise<void> {
+    const [ids] = await this.#structures.transaction([
+      { op: "sortedRange", key: orderKey(channelKey), start: 0, stop: -(this.#maxPerChannel + 1) },
+    ]);
+    const memories = await this.#read(channelKey, ids);
+    // An id in the order with no memory (a clear raced an add) is dropped from the order all the same.
+    const missing = ids.filter((id) => !memories.some((m) => m.id === id));
+    await this.#structures.transaction([
+      ...removal(channelKey, memories),
+      { op: "sortedRemove", key: orderKey(channelKey), members: missing },
+    ]);
   }
 }
 
-function listKey(channelKey: string): string {
-  return ownedKey(channelKey, "memories");
+/** Removes memories, their place in the order and their index entries; the first reply counts the memories removed. */
+function removal(channelKey: string, memories: readonly Memory[]): [Extract<WriteOp, { op: "hashDelete" }>, ...WriteOp[]] {
+  const ids = memories.map((m) => m.id);
+  const byTerm = new Map<IndexTerm, string[]>();
+  for (const memory of memories) {
+    for (const term of termsOf(memory.text)) byTerm.set(term, [...(byTerm.get(term) ?? []), memory.id]);
+  }
+  return [
+    { op: "hashDelete", key: factsKey(channelKey), fields: ids },
+    { op: "sortedRemove", key: orderKey(channelKey), members: ids },
+    ...[...byTerm].map(([term, members]): WriteOp => ({ op: "setRemove", key: termKey(channelKey, term), members })),
+  ];
 }
 
+function parse(id: string, raw: string): Memory {
+  return { id, ...(JSON.parse(raw) as StoredMemory) };
+}
+
+/** In the order they were added. */
+function oldestFirst(memories: Memory[]): Memory[] {
+  return memories.sort((a, b) => memorySeq(a.id) - memorySeq(b.id));
+}
+
+function factsKey(channelKey: string): string {
+  return ownedKey(channelKey, "facts");
+}
+
+function orderKey(channelKey: string): string {
+  return ownedKey(channelKey, "order");
+}
+
+function counterKey(channelKey: string): string {
+  return ownedKey(channelKey, "ids");
+}
+
+function termKey(channelKey: string, term: IndexTerm): string {
+  return ownedKey(channelKey, "index", term);
+}
+
+/** `#K3F9A ` → `k3f9a`; anything that cannot be an id → empty. */
 function normaliseId(id: string): string {
-  return id.trim().replace(/^#/, "").trim().toLowerCase();
-}
-
-function newId(): string {
-  let id = "";
-  for (let i = 0; i < idLength; i++) id += idAlphabet[randomInt(idAlphabet.length)];
-  return id;
+  const normal = id.trim().replace(/^#/, "").trim().toLowerCase();
+  return /^[0-9a-z]{5,6}$/.test(normal) ? normal : "";
 }

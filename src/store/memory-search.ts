@@ -7,8 +7,14 @@ import type { Memory } from "./types.js";
  * each query word it contains (full credit for the same word, partial for a
  * shared prefix such as `deploy`/`deployment`), rarer words weighing more.
  * Equal scores go to the newer memory.
+ *
+ * @param memories - oldest first: all of a channel's memories, or all those
+ *   that contain a query word or a word sharing a prefix with one (what the
+ *   search index finds); either way the ranking is the same.
+ * @param total - how many memories the channel has, for the rarity of words
+ *   (when `memories` is the index's candidates only). @defaultValue memories.length
  */
-export function rankMemories(memories: readonly Memory[], query: string, limit: number): Memory[] {
+export function rankMemories(memories: readonly Memory[], query: string, limit: number, total = memories.length): Memory[] {
   if (limit <= 0) return [];
   const queryWords = [...new Set(words(query))];
   const newestFirst = [...memories].reverse().sort((a, b) => b.createdAt - a.createdAt);
@@ -17,7 +23,7 @@ export function rankMemories(memories: readonly Memory[], query: string, limit: 
   const documents = newestFirst.map((memory) => ({ memory, words: new Set(words(memory.text)) }));
   const weights = queryWords.map((word) => {
     const containing = documents.filter((doc) => matchStrength(word, doc.words) > 0).length;
-    return containing === 0 ? 0 : 1 + Math.log(documents.length / containing);
+    return containing === 0 ? 0 : 1 + Math.log(Math.max(total, documents.length) / containing);
   });
   return documents
     .map((doc) => ({

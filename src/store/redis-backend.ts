@@ -2,6 +2,7 @@ import KeyvRedis, { createClient } from "@keyv/redis";
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Backend } from "./backend.js";
+import { decodeReply, encodeOp } from "./redis-ops.js";
 
 /** How to reach Redis and how long to wait for it. */
 export interface RedisBackendOptions {
@@ -103,6 +104,19 @@ export async function createRedisBackend(opts: RedisBackendOptions): Promise<Bac
       await client.hSet(key, field, value);
     },
     hashDelete: async (key, field) => (await client.hDel(key, field)) > 0,
+    transaction: async (ops) => {
+      const encoded = ops.map(encodeOp);
+      const sent = encoded.filter((e): e is { args: string[] } => "args" in e);
+      let replies: unknown[] = [];
+      if (sent.length === 1) replies = [await client.sendCommand(sent[0]!.args)];
+      else if (sent.length > 1) {
+        const multi = client.multi();
+        for (const { args } of sent) multi.addCommand(args);
+        replies = await multi.exec();
+      }
+      let next = 0;
+      return encoded.map((e, i) => ("args" in e ? decodeReply(ops[i]!, replies[next++]) : e.local)) as never;
+    },
     claim: async (key, ttlMs) => (await client.set(key, "1", { condition: "NX", expiration: { type: "PX", value: Math.max(1, Math.round(ttlMs)) } })) === "OK",
     redisClient: client,
     ping: async () => {

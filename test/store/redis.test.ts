@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isParleyError } from "../../src/core/errors.js";
 import { createStores, type Stores } from "../../src/store/index.js";
 import { redisCommand, redisKeys, startRedis, type TestRedis } from "../support/redis.js";
-import { runStoreContract, turn } from "./store-contract.js";
+import { runSharedStateContract } from "./shared-state-contract.js";
+import { runStoreContract, turn, type StoreContractSetup } from "./store-contract.js";
 
 const silent = pino({ level: "silent" });
 
@@ -16,12 +17,16 @@ afterAll(async () => {
   await shared?.stop();
 });
 
-runStoreContract("redis", {
+const setup: StoreContractSetup = {
   makeStores: (options) => createStores({ log: silent, redisUrl: shared.url, ...options }),
   reset: async () => {
     await redisCommand(shared.url, "FLUSHDB");
   },
-});
+};
+
+runStoreContract("redis", setup);
+// Each client its own connection, as three processes would have.
+runSharedStateContract("redis", setup);
 
 /** Resolves with the error a call failed with, or fails the test if it succeeded. */
 async function failure(call: Promise<unknown>): Promise<unknown> {
@@ -62,16 +67,28 @@ describe("redis store: keys", () => {
     stores = await createStores({ log: silent, redisUrl: shared.url });
     await stores.history.append("telegram:-100123", [turn("user", "hi"), turn("assistant", "hello")]);
     await stores.settings.setPersona("discord:123456789012345678", "concise");
+    await stores.memories.add("telegram:7", { text: "Oslo is cold", authorKey: "telegram:42", authorName: "Ann" });
 
     expect(await redisKeys(shared.url, "*")).toEqual([
-      "parley:history:telegram:-100123#record",
-      "parley:history:telegram:-100123#turn#0",
-      "parley:history:telegram:-100123#turn#1",
+      "parley:history:telegram:-100123#meta",
+      "parley:history:telegram:-100123#turns",
+      "parley:memories:telegram:7#facts",
+      "parley:memories:telegram:7#ids",
+      "parley:memories:telegram:7#index#p:col",
+      "parley:memories:telegram:7#index#p:cold",
+      "parley:memories:telegram:7#index#p:osl",
+      "parley:memories:telegram:7#index#p:oslo",
+      "parley:memories:telegram:7#index#w:cold",
+      "parley:memories:telegram:7#index#w:oslo",
+      "parley:memories:telegram:7#order",
       "parley:settings:discord:123456789012345678#settings",
     ]);
-    // Idle expiry is Redis's own: the keys carry a TTL of about 30 days.
-    const ttl = Number((await redisCommand(shared.url, "PTTL", "parley:history:telegram:-100123#record")).slice(1));
-    expect(ttl).toBeGreaterThan(29 * 24 * 3_600_000);
+    // Idle expiry is Redis's own: both keys of the channel carry a TTL of about 30 days.
+    for (const key of ["parley:history:telegram:-100123#meta", "parley:history:telegram:-100123#turns"]) {
+      const ttl = Number((await redisCommand(shared.url, "PTTL", key)).slice(1));
+      expect(ttl).toBeGreaterThan(29 * 24 * 3_600_000);
+    }
+    expect(await redisCommand(shared.url, "LRANGE", "parley:history:telegram:-100123#turns", "0", "-1")).toContain('"content":"hello"');
   });
 });
 
@@ -189,11 +206,8 @@ describe("redis store: outages", () => {
     }
     expect(s.kv.reachable).toBe(false);
     await s.close();
-    expect(await redisKeys(own.url, "parley:history:*")).toEqual([
-      "parley:history:telegram:9#record",
-      "parley:history:telegram:9#turn#0",
-      "parley:history:telegram:9#turn#1",
-    ]);
+    expect(await redisKeys(own.url, "parley:history:*")).toEqual(["parley:history:telegram:9#meta", "parley:history:telegram:9#turns"]);
+    expect(await redisCommand(own.url, "LLEN", "parley:history:telegram:9#turns")).toBe(":2\r\n");
     expect(await redisCommand(own.url, "HGET", `parley:counters:user:telegram:9#${new Date().toISOString().slice(0, 10)}`, "completionTokens")).toContain("7");
   });
 });
