@@ -13,7 +13,7 @@ const usage = `Usage: parley <command>
   check      exit 0 when the bot could start unattended (valid settings, a platform token); for containers
   doctor     check the configuration, platform tokens, model providers and Redis
   models     list the models of every configured provider
-  --shards   run every Discord shard of this machine, one bot process each (`--shards auto` or a number)
+  --shards   run every Discord shard of this machine, one bot process each (--shards auto, or a number)
   --version  print the version
   --help     print this
 
