@@ -80,6 +80,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     commands,
     log,
     joined: (joining) => services.access.joined(joining),
+    store: stores.kv,
     async complete(command, option, prefix) {
       return (await byName.get(command)?.complete?.(services, option, prefix)) ?? [];
     },

@@ -19,6 +19,7 @@ async function chooseAdapters(config: Config): Promise<Adapter[]> {
         token: telegram.token!,
         apiRoot: telegram.apiRoot,
         webhook: telegram.webhookUrl ? { url: telegram.webhookUrl, secretToken: telegram.webhookSecret, port: telegram.webhookPort } : undefined,
+        chatLockMs: telegram.chatLockMs,
       }),
     );
   }

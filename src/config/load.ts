@@ -22,6 +22,7 @@ const envPaths: Record<string, string> = {
   TELEGRAM_WEBHOOK_URL: "telegram.webhookUrl",
   TELEGRAM_WEBHOOK_SECRET: "telegram.webhookSecret",
   TELEGRAM_WEBHOOK_PORT: "telegram.webhookPort",
+  TELEGRAM_CHAT_LOCK_MS: "telegram.chatLockMs",
   DISCORD_TOKEN: "discord.token",
   DISCORD_API_URL: "discord.apiUrl",
   DISCORD_GUILD_ID: "discord.guildId",

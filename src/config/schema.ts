@@ -351,6 +351,12 @@ const telegramSchema = z
     webhookSecret: z.string().min(1).optional(),
     /** Port the webhook server listens on. @defaultValue 8080 */
     webhookPort: z.number().int().min(1).max(65535).default(8080),
+    /**
+     * Webhook mode with Redis: how long one replica holds a chat's turn
+     * without renewing it, in milliseconds; a replica that dies mid-answer
+     * delays that chat this long at most. @defaultValue 30_000
+     */
+    chatLockMs: z.number().int().min(100).default(30_000),
   })
   .strict();
 

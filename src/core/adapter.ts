@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { KeyValueStore } from "../store/kv.js";
 import type { Joining, JoinVerdict } from "./access.js";
 import type { Command, IncomingMessage, Platform, Reply } from "./types.js";
 
@@ -18,6 +19,8 @@ export interface AdapterContext {
    * say `notice` once and leave (`leaveChat`, `guild.leave()`).
    */
   joined(joining: Joining): JoinVerdict;
+  /** The shared store, for an adapter that coordinates replicas through it (Telegram webhook); absent in adapter-only tests. */
+  store?: KeyValueStore;
 }
 
 /** A platform connection: `createXAdapter(config)` returns one. */

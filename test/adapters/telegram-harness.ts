@@ -57,6 +57,8 @@ export async function startRig(
     token: tg.token,
     apiRoot: tg.apiRoot,
     botInfo: opts.askGetMe ? undefined : tg.botInfo,
+    // Nothing else polls the fake here; the check for a second poller has its own test.
+    conflictCheckSec: 0,
     ...opts.adapter,
   });
   const rig: TelegramRig = {

@@ -396,7 +396,7 @@ describe("telegram typing and replies", () => {
 
   it("reaches a Bot API root given with a trailing slash", async () => {
     const tg = await startFakeTelegram();
-    const adapter = createTelegramAdapter({ token: tg.token, apiRoot: `${tg.apiRoot}/` });
+    const adapter = createTelegramAdapter({ token: tg.token, apiRoot: `${tg.apiRoot}/`, conflictCheckSec: 0 });
     try {
       await adapter.start({ dispatch: async () => {}, commands: [], complete: async () => [], joined: () => ({ stay: true }), log: pino({ level: "silent" }) });
       expect(tg.callsOf("getMe").map((c) => c.status)).toEqual([200]);

@@ -133,3 +133,43 @@ describe("telegram secrets", () => {
     expect(rig.logs()).not.toContain(tg.token);
   });
 });
+
+describe("telegram webhook in one process", () => {
+  it("handles an update delivered twice once", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/hook`;
+    rig = await startRig({ adapter: { webhook: { url, secretToken: "s3cret", port, host: "127.0.0.1" } } });
+    const update = { update_id: 4242, message: { message_id: 1, date: 0, chat: { id: 77, type: "private" }, from: { id: 77, is_bot: false, first_name: "A" }, text: "twice" } };
+    const post = () =>
+      fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": "s3cret" }, body: JSON.stringify(update) });
+    expect((await Promise.all([post(), post()])).map((r) => r.status)).toEqual([200, 200]);
+    expect((await post()).status).toBe(200);
+    await rig.waitReceived(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rig.received.map((r) => r.message.text)).toEqual(["twice"]);
+  });
+
+  it("answers 503 while stopping, until the answer in flight is done", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/hook`;
+    rig = await startRig({ adapter: { webhook: { url, port, host: "127.0.0.1" } } });
+    const { tg } = rig;
+    let release!: () => void;
+    rig.behaviour = async (_m, reply) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      await reply.send("done");
+    };
+    const user = tg.user();
+    tg.privateMessage(user, "first");
+    await rig.waitReceived(1);
+    const stopping = rig.adapter.stop();
+    expect(rig.adapter.ready?.()).toBe(false);
+    const late = { update_id: 5151, message: { message_id: 9, date: 0, chat: { id: user.id, type: "private" }, from: user, text: "late" } };
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(late) });
+    expect(res.status).toBe(503);
+    release();
+    await stopping;
+    expect(tg.botTexts(user.id)).toEqual(["done"]);
+    expect(rig.received).toHaveLength(1);
+  });
+});

@@ -15,6 +15,9 @@
  *   `leaveChat`, or removed) → 403 "Forbidden: bot is not a member of the
  *   group chat" (or "… supergroup chat", "bot was kicked from …"); the bot
  *   gets no updates from such a group
+ * - a getUpdates while another is open (a second bot instance with the same
+ *   token) → the open one ends with 409 "Conflict: terminated by other
+ *   getUpdates request…", as Telegram's Bot API server does
  * - an update of a type the bot did not ask for (`allowed_updates` of the
  *   last `getUpdates` or `setWebhook` that gave it; by default everything
  *   but `chat_member` and reactions) is not kept, as Telegram drops it
@@ -166,6 +169,8 @@ interface BucketState {
 interface Poller {
   limit: number;
   respond(updates: FakeUpdate[]): void;
+  /** Ends the poll with an error instead. */
+  fail(error: ApiError): void;
 }
 
 class ApiError extends Error {
@@ -472,6 +477,15 @@ export class FakeTelegram {
     await this.waitFor(() => this.pollers.length > 0 || this.webhook !== undefined, timeoutMs, "the bot to listen for updates");
   }
 
+  /**
+   * The queued update carrying `message`, for a test that posts it to a
+   * webhook itself (playing the load balancer in front of several).
+   */
+  pendingUpdateOf(message: FakeMessage): FakeUpdate | undefined {
+    const id = this.updateOf.get(`${message.chat.id}:${message.message_id}`);
+    return this.queue.find((u) => u.update_id === id);
+  }
+
   /** Updates not yet confirmed by a later `getUpdates` offset. */
   get pendingUpdates(): number {
     return this.queue.length;
@@ -588,6 +602,12 @@ export class FakeTelegram {
     if (this.webhook) {
       throw new ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
     }
+    // Telegram keeps one getUpdates per bot: a new one ends the one still open.
+    const open = this.pollers;
+    this.pollers = [];
+    for (const poller of open) {
+      poller.fail(new ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"));
+    }
     this.takeAllowedUpdates(call.params.allowed_updates);
     const offset = num(call.params.offset) ?? 0;
     const limit = Math.min(100, Math.max(1, num(call.params.limit) ?? 100));
@@ -601,6 +621,11 @@ export class FakeTelegram {
         respond: (updates) => {
           clearTimeout(timer);
           this.answerUpdates(res, call, updates);
+          resolve();
+        },
+        fail: (error) => {
+          clearTimeout(timer);
+          this.answer(res, call, error);
           resolve();
         },
       };

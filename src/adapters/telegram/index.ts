@@ -1,10 +1,11 @@
 /**
  * The Telegram adapter: grammY with long polling (`@grammyjs/runner`, one
- * chat's updates in order, chats concurrently) or a webhook, auto-retry on
- * 429, the command menu, one `Reply` per message, and the core's say on
+ * chat's updates in order, chats concurrently; one process per token) or a
+ * webhook (any number of replicas on one Redis, see `intake.ts`), auto-retry
+ * on 429, the command menu, one `Reply` per message, and the core's say on
  * groups the bot is added to.
  */
-import { Bot, type Context } from "grammy";
+import { Bot, GrammyError, type Context } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
 import { run, sequentialize, type RunnerHandle } from "@grammyjs/runner";
 import { autoRetry } from "@grammyjs/auto-retry";
@@ -15,6 +16,7 @@ import type { Command, IncomingMessage } from "../../core/types.js";
 import { PacerPool } from "../shared/pacer.js";
 import { describeError, redact, safeError, withRetryAfter } from "./errors.js";
 import { normaliseMessage, type InboundMessage } from "./inbound.js";
+import { createUpdateIntake, type UpdateIntake } from "./intake.js";
 import { handleBotMembership } from "./joins.js";
 import { GroupModerators } from "./moderators.js";
 import { createTelegramReply } from "./outbound.js";
@@ -48,6 +50,18 @@ export interface TelegramAdapterOptions {
   typingEveryMs?: number;
   /** How long `start` keeps trying to reach Telegram (`getMe`) before failing, in milliseconds. @defaultValue 30_000 */
   startTimeoutMs?: number;
+  /**
+   * Webhook mode with Redis: how long a chat's turn (its lock) lasts without
+   * renewal, in milliseconds; a replica that dies mid-answer delays that chat
+   * this long at most. @defaultValue 30_000
+   */
+  chatLockMs?: number;
+  /**
+   * Polling mode: how long the first poll at start waits for Telegram to say
+   * that another process polls with this token (409), in seconds; 0 skips the
+   * check. @defaultValue 2
+   */
+  conflictCheckSec?: number;
 }
 
 /** The adapter, plus what tests need to reach a webhook on port 0. */
@@ -67,6 +81,10 @@ const LONG_POLL_SEC = 30;
  * this list until it is sent again.
  */
 const ALLOWED_UPDATES = ["message", "my_chat_member"] as const;
+/** After a 409 on a poll, the wait before polling again: two processes that both passed the start check do not spin. */
+const CONFLICT_PAUSE_MS = 250;
+/** How long Telegram's request is held while an update is handled in this process, in milliseconds (see `intake.ts`). */
+const ANSWER_WITHIN_MS = 2_000;
 
 /** The Telegram adapter; `start` checks the token, registers the menu, then polls or serves the webhook. */
 export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAdapter {
@@ -84,6 +102,8 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   const inFlight = new Set<Promise<void>>();
   let runner: RunnerHandle | undefined;
   let webhook: WebhookServer | undefined;
+  let intake: UpdateIntake | undefined;
+  let draining = false;
   let log: Logger | undefined;
 
   // Installed first, so it runs inside auto-retry and sees every attempt, including each 429.
@@ -105,6 +125,18 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   // 429: wait exactly `retry_after`, then try again. Network errors are not retried here, so a
   // reply cannot hang; polling retries them by itself.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 300, rethrowHttpErrors: true }));
+  // Outermost: the runner stops for good on a 409, so the one this process gets when another starts is turned into an empty poll.
+  bot.api.config.use(async (prev, method, payload, signal) => {
+    const result = await prev(method, payload, signal);
+    if (method !== "getUpdates") return result;
+    // The runner starts once the check at start has passed: a 409 after that is someone else starting, who is refused.
+    if (!result.ok && result.error_code === 409 && /terminated by other getUpdates/.test(result.description) && runner && !draining) {
+      log?.warn("another process polled Telegram with this bot token; it is refused at its start, and this one keeps polling");
+      await new Promise((resolve) => setTimeout(resolve, CONFLICT_PAUSE_MS));
+      return { ok: true, result: [] } as unknown as typeof result;
+    }
+    return result;
+  });
 
   let dispatch: AdapterContext["dispatch"] | undefined;
   let joined: AdapterContext["joined"] | undefined;
@@ -172,6 +204,26 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
     }
   }
 
+  /**
+   * Telegram ends an open getUpdates with 409 when another arrives for the
+   * same bot; the process polling already polls again at once (see the
+   * transformer above), so a long first poll here hears of it.
+   */
+  async function refuseSecondPoller(): Promise<void> {
+    const waitSec = opts.conflictCheckSec ?? 2;
+    if (waitSec <= 0) return;
+    try {
+      await bot.api.getUpdates({ timeout: waitSec, limit: 1, allowed_updates: [...ALLOWED_UPDATES] });
+    } catch (error) {
+      if (!(error instanceof GrammyError) || error.error_code !== 409) return;
+      throw new ParleyError(
+        "platform_error",
+        "Another process is already polling Telegram with this bot token. Stop it first, or run several replicas in webhook mode (TELEGRAM_WEBHOOK_URL) with one REDIS_URL.",
+        { detail: `Telegram getUpdates: ${safe(error).message}` },
+      );
+    }
+  }
+
   async function registerCommands(commands: readonly Command[]): Promise<void> {
     const menu = commands
       .filter((c) => COMMAND_NAME.test(c.name))
@@ -188,7 +240,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   return {
     platform: "telegram",
     // Polling: while the runner runs; webhook: while its server listens.
-    ready: () => runner?.isRunning() ?? webhook !== undefined,
+    ready: () => !draining && (runner?.isRunning() ?? webhook !== undefined),
     get webhookPort() {
       return webhook?.port;
     },
@@ -209,7 +261,8 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
       await registerCommands(ctx.commands);
 
       if (opts.webhook) {
-        webhook = await startWebhookServer(bot, opts.webhook);
+        intake = createUpdateIntake({ bot, store: ctx.store, log, chatLockMs: opts.chatLockMs ?? 30_000, answerWithinMs: ANSWER_WITHIN_MS });
+        webhook = await startWebhookServer({ ...opts.webhook, receive: (update) => intake!.receive(update), accepting: () => !draining });
         try {
           await bot.api.setWebhook(opts.webhook.url, { secret_token: opts.webhook.secretToken, allowed_updates: [...ALLOWED_UPDATES] });
         } catch (error) {
@@ -223,6 +276,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
       } else {
         // Polling and a webhook exclude each other: Telegram answers getUpdates with 409 while a webhook is set.
         await bot.api.deleteWebhook().catch((error: unknown) => log?.warn({ err: safe(error) }, "could not remove the Telegram webhook"));
+        await refuseSecondPoller();
         runner = run(bot, {
           runner: { fetch: { timeout: LONG_POLL_SEC, allowed_updates: [...ALLOWED_UPDATES] }, silent: true, retryInterval: 1_000 },
         });
@@ -232,11 +286,14 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
     },
 
     async stop() {
+      draining = true;
       if (runner?.isRunning()) await runner.stop();
       runner = undefined;
+      // The webhook keeps answering 503 while the answers in flight finish, so a load balancer retries elsewhere.
+      await intake?.stop();
+      await Promise.allSettled([...inFlight]);
       await webhook?.close();
       webhook = undefined;
-      await Promise.allSettled([...inFlight]);
     },
   };
 }
