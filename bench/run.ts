@@ -8,6 +8,7 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { fallbackTable, measureFallback, readFallbackSettings } from "./fallback.js";
 import { measureGrowth, type GrowthResult } from "./growth.js";
+import { measureMemories, memoriesTable, readMemoryBenchSettings } from "./memories.js";
 import { startEnvironment, type BenchEnvironment } from "./harness.js";
 import { measureOverhead, type OverheadResult } from "./overhead.js";
 import { readSettings, type BenchSettings } from "./settings.js";
@@ -156,6 +157,21 @@ async function main(): Promise<void> {
           `\n   the cool-down that skips a failing provider; ratios to a healthy call\n`,
       );
       console.log(fallbackTable(result));
+    }
+    if (settings.suites.includes("memories")) {
+      const memorySettings = readMemoryBenchSettings();
+      const results = [];
+      for (const store of settings.stores) {
+        progress(`memories ${store}: sizes ${memorySettings.sizes.join(", ")}, ${memorySettings.warmup} warm-up + ${memorySettings.messages} timed each`);
+        await env.flushRedis();
+        results.push(await measureMemories(env, store, memorySettings));
+      }
+      await env.flushRedis();
+      console.log(
+        `\n4. Handling one chat message (Ollama) as the channel's memories grow` +
+          `\n   (${memorySettings.messages} messages per size after ${memorySettings.warmup} warm-up, sizes round-robin; ratios to the first size)\n`,
+      );
+      console.log(memoriesTable(results));
     }
     console.log(`\nTotal ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   } finally {

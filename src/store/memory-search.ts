@@ -20,15 +20,19 @@ export function rankMemories(memories: readonly Memory[], query: string, limit: 
   const newestFirst = [...memories].reverse().sort((a, b) => b.createdAt - a.createdAt);
   if (queryWords.length === 0) return newestFirst.slice(0, limit);
 
-  const documents = newestFirst.map((memory) => ({ memory, words: new Set(words(memory.text)) }));
-  const weights = queryWords.map((word) => {
-    const containing = documents.filter((doc) => matchStrength(word, doc.words) > 0).length;
-    return containing === 0 ? 0 : 1 + Math.log(Math.max(total, documents.length) / containing);
+  // strengths[d][w]: how well document d matches query word w, worked out once for the weights and the scores.
+  const strengths = newestFirst.map((memory) => {
+    const documentWords = new Set(words(memory.text));
+    return queryWords.map((word) => matchStrength(word, documentWords));
   });
-  return documents
-    .map((doc) => ({
-      memory: doc.memory,
-      score: queryWords.reduce((sum, word, i) => sum + (weights[i] ?? 0) * matchStrength(word, doc.words), 0),
+  const weights = queryWords.map((_, w) => {
+    const containing = strengths.filter((row) => row[w]! > 0).length;
+    return containing === 0 ? 0 : 1 + Math.log(Math.max(total, newestFirst.length) / containing);
+  });
+  return newestFirst
+    .map((memory, d) => ({
+      memory,
+      score: strengths[d]!.reduce((sum, strength, w) => sum + weights[w]! * strength, 0),
     }))
     .filter((scored) => scored.score > 0)
     // Array.prototype.sort is stable: equal scores keep newest-first order.

@@ -5,7 +5,8 @@ export type Structure = { expiresAt?: number } & (
   | { kind: "list"; items: string[] }
   | { kind: "hash"; fields: Map<string, string> }
   | { kind: "set"; members: Set<string> }
-  | { kind: "sorted"; scores: Map<string, number> }
+  /** `ordered`: the members lowest score first, made when read and dropped when changed (reads far outnumber changes). */
+  | { kind: "sorted"; scores: Map<string, number>; ordered?: string[] }
   | { kind: "flag" }
 );
 
@@ -121,12 +122,14 @@ export class Structures {
         const sorted = this.make(op.key, "sorted", () => ({ kind: "sorted", scores: new Map() }));
         const added = sorted.scores.has(op.member) ? 0 : 1;
         sorted.scores.set(op.member, op.score);
+        sorted.ordered = undefined;
         return added;
       }
       case "sortedRemove": {
         const sorted = this.find(op.key, "sorted");
         if (!sorted) return 0;
         const removed = op.members.filter((member) => sorted.scores.delete(member)).length;
+        if (removed > 0) sorted.ordered = undefined;
         if (sorted.scores.size === 0) this.keys.delete(op.key);
         return removed;
       }
@@ -150,11 +153,15 @@ export class Structures {
         return [...union];
       }
       case "sortedRange": {
-        const scores = this.find(op.key, "sorted")?.scores ?? new Map<string, number>();
+        const sorted = this.find(op.key, "sorted");
+        if (!sorted) return [];
         // Redis orders equal scores by member, bytewise.
-        const ordered = [...scores].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0)).map(([member]) => member);
-        if (op.highestFirst) ordered.reverse();
-        return slice(ordered, op.start, op.stop);
+        sorted.ordered ??= [...sorted.scores].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0)).map(([member]) => member);
+        const { ordered } = sorted;
+        if (!op.highestFirst) return slice(ordered, op.start, op.stop);
+        // Highest first: the same range counted from the other end.
+        const { from, to } = bounds(ordered.length, op.start, op.stop);
+        return from > to ? [] : ordered.slice(ordered.length - 1 - to, ordered.length - from).reverse();
       }
       case "sortedCount":
         return this.find(op.key, "sorted")?.scores.size ?? 0;
@@ -164,7 +171,14 @@ export class Structures {
 
 /** Items `start` to `stop` inclusive, with Redis's negative indexes. */
 function slice<T>(items: readonly T[], start: number, stop: number): T[] {
-  const from = start < 0 ? Math.max(0, items.length + start) : start;
-  const to = stop < 0 ? items.length + stop : Math.min(stop, items.length - 1);
+  const { from, to } = bounds(items.length, start, stop);
   return from > to ? [] : items.slice(from, to + 1);
+}
+
+/** Redis's range indexes resolved against a length: `from > to` means empty. */
+function bounds(length: number, start: number, stop: number): { from: number; to: number } {
+  return {
+    from: start < 0 ? Math.max(0, length + start) : start,
+    to: stop < 0 ? length + stop : Math.min(stop, length - 1),
+  };
 }
