@@ -138,6 +138,40 @@ describe("discord sharding", () => {
     await fake.waitFor(() => single.received.length >= 1);
   });
 
+  it("without shard settings, a ShardingManager's SHARDS and SHARD_COUNT choose the shard (discord.js reads them), and shard 1 registers no commands", async () => {
+    const world = await shardedWorld();
+    const { fake, member, channels } = world;
+    process.env.SHARDS = "1";
+    process.env.SHARD_COUNT = "2";
+    let managed: RunningAdapter;
+    try {
+      managed = await startAdapter(world, {});
+    } finally {
+      delete process.env.SHARDS;
+      delete process.env.SHARD_COUNT;
+    }
+    expect(fake.identifies.map((i) => i.shard)).toEqual([[1, 2]]);
+    expect(fake.requestsTo("PUT", /\/commands$/)).toHaveLength(0);
+    await fake.sendGuildMessage({ channelId: channels[0], authorId: member.id, content: "not yours", mentionBot: true });
+    await fake.sendGuildMessage({ channelId: channels[1], authorId: member.id, content: "yours", mentionBot: true });
+    await fake.waitFor(() => managed.received.length >= 1);
+    await fake.sync();
+    expect(texts(managed)).toEqual(["yours"]);
+  });
+
+  it("GET /gateway/bot reports the recommended shard count and the session start limit, counting identifies", async () => {
+    const world = await shardedWorld({ recommendedShards: 3, maxConcurrency: 4 });
+    const gatewayBot = async () => {
+      const response = await fetch(`${world.fake.apiUrl}/v10/gateway/bot`, { headers: { authorization: `Bot ${world.fake.token}` } });
+      return (await response.json()) as { shards: number; session_start_limit: { remaining: number; max_concurrency: number } };
+    };
+    const before = await gatewayBot();
+    expect(before.shards).toBe(3);
+    expect(before.session_start_limit.max_concurrency).toBe(4);
+    await startAdapter(world, { shardCount: 2 });
+    expect((await gatewayBot()).session_start_limit.remaining).toBe(before.session_start_limit.remaining - 2);
+  });
+
   it("a shard id Discord refuses (4010) fails the start with a message naming the settings", async () => {
     const world = await shardedWorld();
     await expect(startAdapter(world, { shardCount: 2, shards: [2] })).rejects.toThrow(/refused the shard settings; check DISCORD_SHARD_COUNT and DISCORD_SHARDS/);
