@@ -49,11 +49,11 @@ afterEach(async () => {
   await redisCommand(redis.url, "FLUSHALL");
 });
 
-function env(): Record<string, string> {
-  return { OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "20000", REDIS_URL: redis.url };
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return { OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "20000", REDIS_URL: redis.url, ...extra };
 }
 
-async function startReplicas(count: number): Promise<void> {
+async function startReplicas(count: number, extraEnv: Record<string, string> = {}): Promise<void> {
   tg = await startFakeTelegram({ flood: false });
   for (let i = 0; i < count; i++) {
     const port = await unusedPort();
@@ -66,7 +66,7 @@ async function startReplicas(count: number): Promise<void> {
       chatLockMs: CHAT_LOCK_MS,
       privateEditIntervalMs: 50,
     });
-    const app = await startApp({ config: loadConfig(botEnv(env())), log: pino({ level: "silent" }), adapters: [adapter] });
+    const app = await startApp({ config: loadConfig(botEnv(env(extraEnv))), log: pino({ level: "silent" }), adapters: [adapter] });
     replicas.push({ app, url });
   }
   // Telegram would push to the last URL registered; the test is the load balancer instead, so updates stay with the fake.
@@ -170,6 +170,19 @@ describe("Telegram webhook replicas on one Redis", () => {
     // The killed answer left nothing in the chat's history: neither the question nor a part of its answer.
     expect(next.messages.filter((m) => m.role !== "system").map((m) => m.content)).toEqual(["and then?"]);
     expect(tg.botTexts(user.id)).toHaveLength(2);
+  });
+
+  it("holds one user to their limit exactly, whichever replicas their messages reach", async () => {
+    await startReplicas(3, { RATE_LIMIT_PER_MINUTE: "5" });
+    const user = tg.user();
+    for (let k = 0; k < 9; k++) expect(await post(replicas[k % 3]!.url, recorded(user, `q${k}`))).toBe(200);
+    await tg.waitFor(() => tg.botTexts(user.id).length >= 6, 30_000, "five answers and one notice");
+    // Time for any answer the limit failed to stop.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const texts = tg.botTexts(user.id);
+    expect(texts.slice(0, 5)).toEqual(["Echo: q0", "Echo: q1", "Echo: q2", "Echo: q3", "Echo: q4"]);
+    expect(texts.slice(5)).toEqual([expect.stringMatching(/^Slow down, .*: you've reached your limit for this minute\. Try again in \d+ s\.$/)]);
+    expect(chatCalls()).toHaveLength(5);
   });
 
   it("answers 503 while a replica drains, so the load balancer sends the update elsewhere", async () => {
