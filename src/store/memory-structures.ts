@@ -67,6 +67,8 @@ export class Structures {
   apply(op: StoreOp): unknown {
     switch (op.op) {
       case "listPush": {
+        // Nothing to add makes no key, as in Redis.
+        if (op.values.length === 0) return this.find(op.key, "list")?.items.length ?? 0;
         const list = this.make(op.key, "list", () => ({ kind: "list", items: [] }));
         list.items.push(...op.values);
         return list.items.length;
@@ -84,6 +86,7 @@ export class Structures {
         return true;
       }
       case "hashSet": {
+        if (Object.keys(op.fields).length === 0) return 0;
         const hash = this.make(op.key, "hash", () => ({ kind: "hash", fields: new Map() }));
         let added = 0;
         for (const [field, value] of Object.entries(op.fields)) {
@@ -106,6 +109,7 @@ export class Structures {
         return value;
       }
       case "setAdd": {
+        if (op.members.length === 0) return 0;
         const set = this.make(op.key, "set", () => ({ kind: "set", members: new Set() }));
         const before = set.members.size;
         for (const member of op.members) set.members.add(member);

@@ -7,7 +7,8 @@ export type Encoded = { args: string[] } | { local: unknown };
 export function encodeOp(op: StoreOp): Encoded {
   switch (op.op) {
     case "listPush":
-      return op.values.length === 0 ? { local: undefined } : { args: ["RPUSH", op.key, ...op.values] };
+      // RPUSH of nothing is an error in Redis; its length is still the answer.
+      return { args: op.values.length === 0 ? ["LLEN", op.key] : ["RPUSH", op.key, ...op.values] };
     case "listKeepLast":
       return { args: ["LTRIM", op.key, String(-Math.max(1, op.count)), "-1"] };
     case "expire":
