@@ -42,6 +42,8 @@ export interface MemoryRow {
   handle: Summary;
   /** Time to add the memories through the store API, in milliseconds. */
   prefillMs: number;
+  /** Memories sharing a word with the message, on average: what its search reads and ranks. */
+  matchingPerMessage: number;
   /** Commands Redis processed per message, on average (Redis only). */
   redisCommandsPerMessage?: number;
 }
@@ -85,12 +87,21 @@ export async function measureMemories(env: BenchEnvironment, store: StoreKind, o
         if (round >= opts.warmup) samples.get(size)!.push(turn.ms);
       }
     }
+    const matching = new Map<number, number>();
+    for (const size of opts.sizes) {
+      let found = 0;
+      for (let round = opts.warmup; round < opts.warmup + opts.messages; round++) {
+        found += (await app.services.memories.search(channelOf(size), promptText(round), size + 1)).length;
+      }
+      matching.set(size, found / opts.messages);
+    }
     return {
       store,
       rows: opts.sizes.map((size) => ({
         size,
         handle: summarise(samples.get(size)!),
         prefillMs: prefillMs.get(size)!,
+        matchingPerMessage: matching.get(size)!,
         redisCommandsPerMessage: redisUrl ? redisCommands.get(size)! / opts.messages : undefined,
       })),
     };
@@ -111,13 +122,14 @@ export function memoriesTable(results: readonly MemoryResult[]): string {
         `${ms(row.handle.p95Ms)} ms`,
         ratio(row.handle.medianMs / base.medianMs),
         ratio(row.handle.p95Ms / base.p95Ms),
+        row.matchingPerMessage.toFixed(1),
         row.redisCommandsPerMessage === undefined ? "-" : row.redisCommandsPerMessage.toFixed(1),
         `${ms(row.prefillMs)} ms`,
       ]);
     }
   }
   const first = results[0]?.rows[0]?.size.toLocaleString("en") ?? "first";
-  return table(["store", "memories", "median", "p95", `med / ${first}`, `p95 / ${first}`, "redis cmds/msg", "pre-fill"], rows);
+  return table(["store", "memories", "median", "p95", `med / ${first}`, `p95 / ${first}`, "matching/msg", "redis cmds/msg", "pre-fill"], rows);
 }
 
 /** Adds `size` memories of the kind people teach a bot, in parallel batches. */

@@ -181,8 +181,11 @@ function parse(id: string, raw: string): Memory {
 }
 
 /** In the order they were added. */
-function oldestFirst(memories: Memory[]): Memory[] {
-  return memories.sort((a, b) => memorySeq(a.id) - memorySeq(b.id));
+function oldestFirst(memories: readonly Memory[]): Memory[] {
+  return memories
+    .map((memory) => ({ memory, seq: memorySeq(memory.id) }))
+    .sort((a, b) => a.seq - b.seq)
+    .map(({ memory }) => memory);
 }
 
 function factsKey(channelKey: string): string {

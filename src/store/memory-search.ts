@@ -22,7 +22,7 @@ export function rankMemories(memories: readonly Memory[], query: string, limit: 
 
   // strengths[d][w]: how well document d matches query word w, worked out once for the weights and the scores.
   const strengths = newestFirst.map((memory) => {
-    const documentWords = new Set(words(memory.text));
+    const documentWords = wordSetOf(memory.text);
     return queryWords.map((word) => matchStrength(word, documentWords));
   });
   const weights = queryWords.map((_, w) => {
@@ -39,6 +39,21 @@ export function rankMemories(memories: readonly Memory[], query: string, limit: 
     .sort((a, b) => b.score - a.score)
     .slice(0, limit)
     .map((scored) => scored.memory);
+}
+
+/** Word sets of memories ranked lately: a channel's matching memories come up again message after message. */
+const wordSets = new Map<string, ReadonlySet<string>>();
+/** Texts whose word sets are kept (a few MB at most: memories are short). */
+const maxWordSets = 10_000;
+
+function wordSetOf(text: string): ReadonlySet<string> {
+  let found = wordSets.get(text);
+  if (found) return found;
+  found = new Set(words(text));
+  // Past the bound the oldest entry goes: a Map iterates in insertion order.
+  if (wordSets.size >= maxWordSets) wordSets.delete(wordSets.keys().next().value!);
+  wordSets.set(text, found);
+  return found;
 }
 
 /** 1 for the same word, 0.5 when one is a prefix (3+ letters) of the other, else 0. */
