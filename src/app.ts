@@ -9,6 +9,7 @@ import type { Services } from "./core/services.js";
 import { startHealthServer, type HealthServer } from "./http/health.js";
 import { appReadiness } from "./http/readiness.js";
 import { formatCost } from "./llm/prices.js";
+import { BotMetrics } from "./metrics/bot-metrics.js";
 import { createRouter } from "./llm/providers.js";
 import { personaCatalogFor } from "./personas/catalog.js";
 import { UserLimits } from "./ratelimit/user-limits.js";
@@ -49,7 +50,8 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     memories: { maxPerChannel: config.memories.maxPerChannel },
   });
   const limits = new UserLimits({ ...config.limits, store: stores.kv });
-  const llm = createRouter(config, log);
+  const metrics = new BotMetrics();
+  const llm = createRouter(config, log, { metrics });
   const services: Services = {
     config,
     log,
@@ -71,6 +73,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     access: new AccessPolicy(config.access),
     llm,
     commands,
+    metrics,
     startedAt: Date.now(),
   };
   const dispatcher = createDispatcher(services);
@@ -81,6 +84,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     log,
     joined: (joining) => services.access.joined(joining),
     store: stores.kv,
+    platformRateLimited: (platform) => metrics.platformRateLimited(platform),
     async complete(command, option, prefix) {
       return (await byName.get(command)?.complete?.(services, option, prefix)) ?? [];
     },
@@ -92,7 +96,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     // Up before the adapters connect: /healthz answers from the start, /readyz says what is still missing.
     if (config.httpPort !== undefined) {
       const checks = appReadiness({ kv: stores.kv, llm, adapters, started });
-      health = await startHealthServer({ port: config.httpPort, host: config.httpHost, checks, log });
+      health = await startHealthServer({ port: config.httpPort, host: config.httpHost, checks, log, metrics });
     }
     for (const adapter of adapters) {
       await adapter.start(context);

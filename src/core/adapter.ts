@@ -21,6 +21,8 @@ export interface AdapterContext {
   joined(joining: Joining): JoinVerdict;
   /** The shared store, for an adapter that coordinates replicas through it (Telegram webhook); absent in adapter-only tests. */
   store?: KeyValueStore;
+  /** The platform answered a call with 429 Too Many Requests (counted for `/metrics`); absent in adapter-only tests. */
+  platformRateLimited?(platform: Platform): void;
 }
 
 /** A platform connection: `createXAdapter(config)` returns one. */

@@ -3,6 +3,7 @@ import type { MessageHandler } from "./adapter.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { isParleyError, stoppedBy } from "./errors.js";
 import { parseCommand } from "./parse.js";
+import type { CountedMessage, MessageOutcome } from "../metrics/messages.js";
 import type { Admitted, LimitKind } from "../ratelimit/user-limits.js";
 import type { Services } from "./services.js";
 import type { Command, IncomingMessage, Reply } from "./types.js";
@@ -46,30 +47,32 @@ export function createDispatcher(services: Services): Dispatcher {
   /** `channel\nauthor` of members told that the bot is busy in that channel, until their message's turn comes. */
   const toldWaiting = new Set<string>();
 
-  async function handleOne(message: IncomingMessage, reply: Reply, signal: AbortSignal): Promise<void> {
-    if (!(await mayUse(message, reply))) return;
+  async function handleOne(message: IncomingMessage, reply: Reply, signal: AbortSignal, counted: CountedMessage): Promise<MessageOutcome> {
+    if (!(await mayUse(message, reply))) return "ignored";
     const text = message.text.trim();
     if (text.length > config.maxInputChars) {
       await reply.send(`That message is too long (${text.length} characters; the limit is ${config.maxInputChars}). Please shorten it.`);
-      return;
+      return "rejected";
     }
     const parsed = message.command ?? parseCommand(text, config.prefixes);
     const prefix = config.prefixes[0]!;
     if (!parsed && config.prefixes.includes(text)) {
       await reply.send(`Which command? Send ${prefix}help for the list, or just write to me.`);
-      return;
+      return "rejected";
     }
     let command: Command = chat!;
     let args = text;
     if (parsed) {
       const found = byName.get(parsed.name.toLowerCase());
       if (!found) {
+        counted.command = "unknown";
         await reply.send(`Unknown command ${prefix}${parsed.name}. Send ${prefix}help for the list.`);
-        return;
+        return "rejected";
       }
       command = found;
       args = parsed.args.trim();
     }
+    counted.command = command.name;
 
     const { moderatorOnly } = command;
     const byForm = typeof moderatorOnly === "function";
@@ -78,12 +81,12 @@ export function createDispatcher(services: Services): Dispatcher {
       // Only a command restricted in some forms (`persona NAME`) names the form.
       const form = byForm && args ? ` ${args.split(/\s+/)[0]}` : "";
       await reply.send(`Only ${moderatorWord[message.platform]} can use ${prefix}${command.name}${form} here.`);
-      return;
+      return "forbidden";
     }
 
     const kind = command.callsModel ? "model" : "command";
     const admitted = await withinLimits(message, reply, kind);
-    if (!admitted) return;
+    if (!admitted) return "limited";
     let outcome: void | "unanswered";
     try {
       outcome = await command.run({ message, reply, args, services, signal });
@@ -94,13 +97,14 @@ export function createDispatcher(services: Services): Dispatcher {
     }
     if (outcome === "unanswered") {
       await admitted.refund();
-      return;
+      return "unanswered";
     }
     // The answer is out: a counter the store could not take is logged, not told to the user.
     await services.usage.count(message.author.key, message.channel.key, kind).catch((e: unknown) => {
       if (!storeDown(e)) throw e;
       log.warn({ err: e, user: message.author.key }, "could not count a request");
     });
+    return "answered";
   }
 
   /**
@@ -132,6 +136,7 @@ export function createDispatcher(services: Services): Dispatcher {
     // Likewise the limits: a command that needs the store fails on its own, and `help` still answers.
     const verdict = await whenStoreDown(services.limits.take(message.author.key, kind, { moderator: exempt }), unchecked, "limits");
     if (verdict.ok) return verdict;
+    services.metrics.limitRefused(message.platform, kind, verdict.window);
     if (!(await services.notices.claim("rate-limit", message.author.key, verdict.retryAfterMs))) {
       log.debug({ user: message.author.key }, "over the rate limit again; already told");
       return undefined;
@@ -154,9 +159,11 @@ export function createDispatcher(services: Services): Dispatcher {
       toldWaiting.delete(waitingKey);
       const started = Date.now();
       const signal = reply.signal ? AbortSignal.any([shutdown.signal, reply.signal]) : shutdown.signal;
+      const counted = services.metrics.messageReceived(message.platform);
       try {
-        await handleOne(message, reply, signal);
+        counted.end(await handleOne(message, reply, signal, counted));
       } catch (e) {
+        counted.failed(e);
         await answerFailure(e, message, reply);
       } finally {
         log.debug({ channel: message.channel.key, ms: Date.now() - started }, "message handled");

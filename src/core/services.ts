@@ -10,6 +10,7 @@ import type { UsageLedger } from "../store/usage.js";
 import type { PersonaCatalog } from "../personas/catalog.js";
 import type { UserLimits } from "../ratelimit/user-limits.js";
 import type { ModelRouter } from "../llm/router.js";
+import type { BotMetrics } from "../metrics/bot-metrics.js";
 import type { AccessPolicy } from "./access.js";
 import type { Command } from "./types.js";
 
@@ -34,6 +35,8 @@ export interface Services {
   llm: ModelRouter;
   /** The registered commands, for `help`. */
   commands: readonly Command[];
+  /** What `/metrics` shows. */
+  metrics: BotMetrics;
   /** Epoch milliseconds the process started. */
   startedAt: number;
 }

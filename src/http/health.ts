@@ -3,12 +3,14 @@
  * the process runs (a container's HEALTHCHECK); `GET /readyz` answers 200
  * when the store, the adapters and at least one model provider are there,
  * else 503 with a short JSON body naming what is not (a load balancer's or
- * an orchestrator's readiness probe), and 503 once the bot is stopping.
- * Plain node:http: two routes need no framework.
+ * an orchestrator's readiness probe), and 503 once the bot is stopping;
+ * `GET /metrics` answers Prometheus's scrape when metrics are given.
+ * Plain node:http: three routes need no framework.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { serveMetrics, type MetricsSource } from "./metrics.js";
 
 /** What `/readyz` asks. Each check may take a moment; none may throw (a throw counts as not ready). */
 export interface ReadinessChecks {
@@ -28,6 +30,8 @@ export interface HealthServerOptions {
   log: Logger;
   /** How long a model providers' answer is reused, in milliseconds: probes must not load the model servers. @defaultValue 10_000 */
   modelCheckCacheMs?: number;
+  /** What `GET /metrics` serves; without it `/metrics` is 404. */
+  metrics?: MetricsSource;
 }
 
 export interface HealthServer {
@@ -59,6 +63,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n", { allow: "GET, HEAD" });
     if (path === "/healthz") return send(res, 200, "text/plain", "ok\n");
+    // Scraped while draining too: the last answers' counts are worth having.
+    if (path === "/metrics" && options.metrics) return serveMetrics(options.metrics, res);
     if (path === "/readyz") {
       const missing = await notReady();
       if (missing.length === 0) return send(res, 200, "application/json", `${JSON.stringify({ ready: true })}\n`);
@@ -82,7 +88,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     });
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ port, host }, "health server listening (/healthz, /readyz)");
+  log.info({ port, host }, options.metrics ? "health server listening (/healthz, /readyz, /metrics)" : "health server listening (/healthz, /readyz)");
 
   return {
     port,

@@ -7,6 +7,7 @@ import type { Config } from "../config/schema.js";
 import { checkProviders, type ProviderCheck } from "./availability.js";
 import { createOllamaProvider } from "./ollama.js";
 import { createOpenAiProvider } from "./openai.js";
+import type { ModelMetrics } from "../metrics/model-metrics.js";
 import { ModelRouter } from "./router.js";
 import { resolveLlmSetup, type LlmSetup, type ProviderSetup } from "./setup.js";
 import type { LlmProvider } from "./types.js";
@@ -63,9 +64,9 @@ export function checkConfiguredProviders(config: Config, timeoutMs = 5000, log?:
  * availability check in the background: its warnings land in the log while
  * the bot already answers on what works.
  */
-export function createRouter(config: Config, log: Logger, options: { checkAtStart?: boolean } = {}): ModelRouter {
+export function createRouter(config: Config, log: Logger, options: { checkAtStart?: boolean; metrics?: ModelMetrics } = {}): ModelRouter {
   const { setup, providers } = buildProviders(config, log);
-  const router = new ModelRouter({ setup, providers: new Map(providers.map((p) => [p.setup.name, p.provider])), log });
+  const router = new ModelRouter({ setup, providers: new Map(providers.map((p) => [p.setup.name, p.provider])), log, metrics: options.metrics });
   if (options.checkAtStart ?? true) void router.checkAvailability();
   return router;
 }

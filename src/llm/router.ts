@@ -6,6 +6,7 @@ import { backoffMs, sleep } from "./backoff.js";
 import { CircuitBreaker } from "./breaker.js";
 import { coolingDown, giveUp, noteFor, type Failure } from "./chain-failures.js";
 import { LatencyWindow } from "./latency.js";
+import type { ModelMetrics } from "../metrics/model-metrics.js";
 import { costOf } from "./prices.js";
 import { parseTarget, targetName, unloadsAtOnce, type LlmSetup, type ModelTarget, type ProviderSetup } from "./setup.js";
 import type { ChatDelta, ChatMessage, LlmProvider, TokenUsage } from "./types.js";
@@ -28,6 +29,8 @@ export interface RouterOptions {
   log: Logger;
   /** Jitter source, for tests. @defaultValue Math.random */
   random?: () => number;
+  /** Where latencies, tokens and failures are reported (`/metrics`); none when absent. */
+  metrics?: ModelMetrics;
 }
 
 /** What `status` shows of a provider: its model list and how it has been doing. */
@@ -96,11 +99,13 @@ export class ModelRouter {
   readonly #slots = new Map<string, Slot>();
   readonly #log: Logger;
   readonly #random: () => number;
+  readonly #metrics?: ModelMetrics;
 
   constructor(options: RouterOptions) {
     this.#setup = options.setup;
     this.#log = options.log;
     this.#random = options.random ?? Math.random;
+    this.#metrics = options.metrics;
     for (const setup of options.setup.providers) {
       const provider = options.providers.get(setup.name);
       if (!provider) throw new Error(`no client for provider ${setup.name}`);
@@ -201,6 +206,7 @@ export class ModelRouter {
     const untriedCallable = () => chain.some((t) => !tried.has(targetName(t)) && this.#slots.get(t.provider)?.breaker.waitMs() === 0);
     let lastHopeTried = false;
 
+    this.#metrics?.streaming(1);
     try {
       for (const target of chain) {
         const slot = this.#slots.get(target.provider);
@@ -230,6 +236,7 @@ export class ModelRouter {
             return;
           } catch (e) {
             if (!isParleyError(e)) throw e;
+            if (e.code !== "stopped") this.#metrics?.callFailed(target.provider, target.model, e.code);
             if (TRANSIENT.has(e.code)) {
               slot.breaker.failed();
               slot.lastProblem = e;
@@ -251,6 +258,7 @@ export class ModelRouter {
       }
       throw giveUp(failures);
     } finally {
+      this.#metrics?.streaming(-1);
       deadline.dispose();
     }
   }
@@ -266,14 +274,16 @@ export class ModelRouter {
   ): AsyncGenerator<ChatDelta, Extract<ChatDelta, { type: "done" }>> {
     await this.#makeRoom(slot, target.model, signal);
     const started = performance.now();
+    let firstTokenMs: number | undefined;
     try {
       for await (const delta of slot.provider.chat({ model: target.model, messages, temperature, keepAlive: slot.setup.keepAlive }, signal)) {
         if (delta.type === "done") {
           slot.breaker.succeeded();
           if (!shown.text) slot.latency.add(performance.now() - started);
+          this.#reportAnswer(slot, target, delta, firstTokenMs, performance.now() - started);
           return delta;
         }
-        if (!shown.text) slot.latency.add(performance.now() - started);
+        if (!shown.text) slot.latency.add((firstTokenMs = performance.now() - started));
         shown.text = true;
         yield delta;
       }
@@ -285,6 +295,12 @@ export class ModelRouter {
     throw new ParleyError("provider_bad_response", `The ${target.provider} model server ended its answer without finishing it.`, {
       detail: `${targetName(target)}: stream ended without done`,
     });
+  }
+
+  #reportAnswer(slot: Slot, target: ModelTarget, done: Extract<ChatDelta, { type: "done" }>, firstTokenMs: number | undefined, totalMs: number): void {
+    if (!this.#metrics) return;
+    const cost = done.usage ? costOf(slot.setup.prices[target.model], done.usage) : 0;
+    this.#metrics.answered({ provider: target.provider, model: target.model, firstTokenMs, totalMs, usage: done.usage, cost, currency: this.#setup.currency });
   }
 
   /** Keeps at most `maxLoadedModels` loaded: unloads the least recently used before loading another. */

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { BotMetrics } from "../../src/metrics/bot-metrics.js";
+import { metricFamilies } from "../support/prometheus.js";
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
 
@@ -55,5 +57,25 @@ describe("docker-compose.yml and the Dockerfile", () => {
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node"\]\nCMD \["\/app\/dist\/src\/main\.js"\]$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
+  });
+
+  it("monitoring profile: Prometheus scrapes the bot's health port, Grafana's dashboard asks only for metrics the bot exports", async () => {
+    const monitoring = compose.services as Record<string, Service & { profiles?: string[] }>;
+    expect(monitoring.prometheus?.profiles).toEqual(["monitoring"]);
+    expect(monitoring.grafana?.profiles).toEqual(["monitoring"]);
+    expect(bot.environment?.PARLEY_HTTP_PORT).toBe("${PARLEY_HTTP_PORT:-8081}");
+    const scrape = parse(read("deploy/monitoring/prometheus.yml")) as { scrape_configs: { metrics_path: string; dns_sd_configs: { names: string[]; port: number }[] }[] };
+    expect(scrape.scrape_configs[0]).toMatchObject({ metrics_path: "/metrics", dns_sd_configs: [{ names: ["bot"], port: 8081 }] });
+
+    const datasource = parse(read("deploy/monitoring/grafana/provisioning/datasources/prometheus.yml")) as { datasources: { uid: string }[] };
+    const dashboard = JSON.parse(read("deploy/monitoring/grafana/dashboards/parley.json")) as { panels: { datasource?: { uid: string }; targets?: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    expect(exprs.length).toBeGreaterThan(10);
+    for (const panel of dashboard.panels.filter((p) => p.targets)) expect(panel.datasource?.uid).toBe(datasource.datasources[0]!.uid);
+    // A histogram is asked for through its _bucket series; the scrape declares the family.
+    const asked = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:parley|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ""))));
+    const exported = new Set(metricFamilies(await new BotMetrics().scrape()));
+    for (const name of asked) expect(exported, name).toContain(name);
+    for (const name of exported) if (name.startsWith("parley_")) expect(asked, `${name} is on no panel`).toContain(name);
   });
 });

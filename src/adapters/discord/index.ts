@@ -5,7 +5,7 @@
  * `Reply`s that stream, split and never ping, and leaves servers it is added
  * to when the core says so.
  */
-import { Events, type Client, type Guild, type Interaction, type Message } from "discord.js";
+import { Events, RESTEvents, type Client, type Guild, type Interaction, type Message } from "discord.js";
 import type { Logger } from "pino";
 import type { Adapter, AdapterContext } from "../../core/adapter.js";
 import { PacerPool } from "../shared/pacer.js";
@@ -74,6 +74,10 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
       stopping = false;
       const discord = createDiscordClient(options.apiUrl, { shardCount: options.shardCount, shards: options.shards });
       client = discord;
+      // discord.js waits out a 429 by itself and says so only here (its `rateLimited` event is about waits it chose).
+      discord.rest.on(RESTEvents.Response, (_request, response) => {
+        if (response.status === 429) ctx.platformRateLimited?.("discord");
+      });
 
       // Handlers stay synchronous up to dispatch, so one channel's messages reach the core in order.
       discord.on(Events.MessageCreate, (message: Message) => {

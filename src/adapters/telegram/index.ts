@@ -105,12 +105,14 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
   let intake: UpdateIntake | undefined;
   let draining = false;
   let log: Logger | undefined;
+  let rateLimited: (() => void) | undefined;
 
   // Installed first, so it runs inside auto-retry and sees every attempt, including each 429.
   bot.api.config.use(async (prev, method, payload, signal) => {
     try {
       const result = withRetryAfter(await prev(method, payload, signal));
       if (!result.ok && !/message is not modified/.test(result.description)) {
+        if (result.error_code === 429) rateLimited?.();
         log?.[result.error_code === 429 ? "info" : "warn"](
           { method, code: result.error_code, description: redact(result.description, opts.token), retryAfterSec: result.parameters?.retry_after },
           "Telegram refused a call",
@@ -247,6 +249,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
 
     async start(ctx) {
       log = ctx.log.child({ platform: "telegram" });
+      rateLimited = () => ctx.platformRateLimited?.("telegram");
       try {
         // grammY retries getMe on network errors for ever; a start must end.
         await bot.init(AbortSignal.timeout(opts.startTimeoutMs ?? 30_000) as Parameters<typeof bot.init>[0]);
