@@ -11,9 +11,11 @@ import { startApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/load.js";
 import { startScenario } from "../fakes/discord/scenario.js";
 import { startFakeOllama, unusedPort, type FakeOllama } from "../fakes/ollama.js";
+import { startFakeOpenAi } from "../fakes/openai.js";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.js";
 import { botEnv } from "../support/bot-process.js";
 import { parseExposition, type Sample } from "../support/prometheus.js";
+import { startRouted } from "../routing/support.js";
 
 let ollama: FakeOllama;
 let tg: FakeTelegram | undefined;
@@ -135,6 +137,28 @@ describe("/metrics of the whole bot", () => {
       await app?.stop();
       app = undefined;
       await discord.fake.close();
+    }
+  });
+
+  it("adds up the cost of answers at the configured prices, by provider and model", { timeout: 30_000 }, async () => {
+    const openai = await startFakeOpenAi({ models: ["gpt-4o-mini"] });
+    openai.setResponder(() => ({ text: "from the paid model", promptTokens: 150, completionTokens: 50 }));
+    const bot = await startRouted({
+      providers: { hosted: { kind: "openai", baseUrl: openai.baseURL, models: ["gpt-4o-mini"], prices: { "gpt-4o-mini": { input: 10, output: 30 } } } },
+      default: "hosted/gpt-4o-mini",
+    });
+    try {
+      expect(await bot.say("one")).toBe("from the paid model");
+      expect(await bot.say("two", { user: "2" })).toBe("from the paid model");
+      const samples = parseExposition(await bot.app.services.metrics.scrape());
+      const model = { provider: "hosted", model: "gpt-4o-mini" };
+      // Per answer: 150 × 10 + 50 × 30 per million tokens.
+      expect(value(samples, "parley_model_cost_total", model)).toBeCloseTo(2 * 0.003, 10);
+      expect(value(samples, "parley_model_tokens_total", { ...model, kind: "prompt" })).toBe(300);
+      expect(value(samples, "parley_model_tokens_total", { ...model, kind: "completion" })).toBe(100);
+    } finally {
+      await bot.stop();
+      await openai.close();
     }
   });
 
