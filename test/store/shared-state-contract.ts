@@ -177,6 +177,17 @@ export function runSharedStateContract(name: string, setup: StoreContractSetup):
         expect(await memories.search(ch, "de", 5)).toEqual([]);
       });
 
+      it("matches words longer than the index keeps by their whole length", async () => {
+        const { memories } = await open();
+        const ch = "console:long";
+        const long = await memories.add(ch, { text: "the password is supercalifragilisticexpialidocious", ...author });
+        await memories.add(ch, { text: "the password is supercalifragilisticexpiatory", ...author });
+        expect(await memories.search(ch, "supercalifragilisticexpialidociousness", 5)).toEqual([long]);
+        expect(await memories.search(ch, "supercalifragilisticexpialido", 5)).toEqual([long]);
+        // Same first 24 letters, then different: the index finds it, the ranking turns it down.
+        expect(await memories.search(ch, "supercalifragilisticexpixyz", 5)).toEqual([]);
+      });
+
       it("gives a prompt the best matches, then the newest; none when there is no room", async () => {
         const { memories } = await open();
         const ch = "telegram:-100555";
