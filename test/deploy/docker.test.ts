@@ -12,7 +12,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
 }
-const compose = parse(read("docker-compose.yml")) as { services: Record<string, Service> };
+const compose = parse(read("docker-compose.yml"), { merge: true }) as { services: Record<string, Service> };
 const bot = compose.services.bot!;
 
 describe("docker-compose.yml and the Dockerfile", () => {
@@ -65,7 +65,7 @@ describe("docker-compose.yml and the Dockerfile", () => {
     expect(monitoring.grafana?.profiles).toEqual(["monitoring"]);
     expect(bot.environment?.PARLEY_HTTP_PORT).toBe("${PARLEY_HTTP_PORT:-8081}");
     const scrape = parse(read("deploy/monitoring/prometheus.yml")) as { scrape_configs: { metrics_path: string; dns_sd_configs: { names: string[]; port: number }[] }[] };
-    expect(scrape.scrape_configs[0]).toMatchObject({ metrics_path: "/metrics", dns_sd_configs: [{ names: ["bot"], port: 8081 }] });
+    expect(scrape.scrape_configs[0]).toMatchObject({ metrics_path: "/metrics", dns_sd_configs: [{ names: ["bot", "bot-replica"], port: 8081 }] });
 
     const datasource = parse(read("deploy/monitoring/grafana/provisioning/datasources/prometheus.yml")) as { datasources: { uid: string }[] };
     const dashboard = JSON.parse(read("deploy/monitoring/grafana/dashboards/parley.json")) as { panels: { datasource?: { uid: string }; targets?: { expr: string }[] }[] };
@@ -77,5 +77,16 @@ describe("docker-compose.yml and the Dockerfile", () => {
     const exported = new Set(metricFamilies(await new BotMetrics().scrape()));
     for (const name of asked) expect(exported, name).toContain(name);
     for (const name of exported) if (name.startsWith("parley_")) expect(asked, `${name} is on no panel`).toContain(name);
+  });
+
+  it("runs two more replicas behind nginx in the replicas profile, with the bot's settings but no Discord", () => {
+    const replica = compose.services["bot-replica"] as Service & { profiles?: string[]; deploy?: { replicas: number } };
+    expect(replica.profiles).toEqual(["replicas"]);
+    expect(replica.deploy?.replicas).toBe(2);
+    expect(replica.environment).toEqual({ ...bot.environment, DISCORD_TOKEN: "" });
+    const nginx = read("deploy/webhook-proxy/nginx.conf");
+    expect(nginx).toMatch(/server bot:8080 resolve;\n\s*server bot-replica:8080 resolve;/);
+    // A replica that is stopping answers 503: the update goes to another one.
+    expect(nginx).toMatch(/proxy_next_upstream [^;]*http_503[^;]*non_idempotent;/);
   });
 });
