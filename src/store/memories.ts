@@ -123,10 +123,11 @@ export class MemoryBook {
     const lookup = lookupTermsOf(query).map((term) => termKey(channelKey, term));
     const [matching, newestIds, total] = await this.#structures.transaction([
       { op: "setUnion", keys: lookup },
-      { op: "sortedRange", key: orderKey(channelKey), start: 0, stop: newest - 1, highestFirst: true },
+      // ZRANGE 0 -1 would be every id: with none wanted, an empty range.
+      { op: "sortedRange", key: orderKey(channelKey), ...(newest > 0 ? { start: 0, stop: newest - 1 } : { start: 1, stop: 0 }), highestFirst: true },
       { op: "hashLength", key: factsKey(channelKey) },
     ]);
-    const wantedNewest = newest > 0 ? newestIds : [];
+    const wantedNewest = newestIds;
     const found = new Map((await this.#read(channelKey, [...new Set([...matching, ...wantedNewest])])).map((m) => [m.id, m]));
     return {
       candidates: oldestFirst(matching.flatMap((id) => found.get(id) ?? [])),

@@ -32,7 +32,7 @@ export function encodeOp(op: StoreOp): Encoded {
     case "delete":
       return op.keys.length === 0 ? { local: 0 } : { args: ["DEL", ...op.keys] };
     case "listRange":
-      return { args: ["LRANGE", op.key, String(op.start), String(op.stop)] };
+      return emptyRange(op) ? { local: [] } : { args: ["LRANGE", op.key, String(op.start), String(op.stop)] };
     case "listLength":
       return { args: ["LLEN", op.key] };
     case "hashGetAll":
@@ -44,10 +44,16 @@ export function encodeOp(op: StoreOp): Encoded {
     case "setUnion":
       return op.keys.length === 0 ? { local: [] } : { args: ["SUNION", ...op.keys] };
     case "sortedRange":
+      if (emptyRange(op)) return { local: [] };
       return { args: ["ZRANGE", op.key, String(op.start), String(op.stop), ...(op.highestFirst ? ["REV"] : [])] };
     case "sortedCount":
       return { args: ["ZCARD", op.key] };
   }
+}
+
+/** A range that is empty whatever the length (`1..0`, the stores' way of asking for nothing): not worth a command. */
+function emptyRange(op: { start: number; stop: number }): boolean {
+  return op.start >= 0 && op.stop >= 0 && op.start > op.stop;
 }
 
 /** Redis's raw reply to an operation, in the shape the in-memory backend gives. */

@@ -80,4 +80,14 @@ it("reads only the memories matching the message, and the newest few, in a chann
   expect(ranges).toEqual([[expect.stringMatching(/^zrange$/i), `parley:memories:${ch}#order`, "0", "4", expect.stringMatching(/^rev$/i)]]);
   // Two round trips: the ids (in one transaction), then the memories.
   expect(names).toEqual(["MULTI", "SUNION", "ZRANGE", "HLEN", "EXEC", "HMGET"]);
+
+  // recall's search: the matching memories only, and no id of the others.
+  let found: typeof chosen = [];
+  const recallCommands = await monitor(redis.url, async () => {
+    found = await stores.memories.search(ch, "t42z", 10);
+  });
+  expect(new Set(found.map((m) => m.id))).toEqual(matching);
+  // It asks for none of the newest: no ZRANGE at all.
+  expect(recallCommands.map((c) => c[0]!.toUpperCase())).toEqual(["MULTI", "SUNION", "HLEN", "EXEC", "HMGET"]);
+  expect(recallCommands.filter((c) => c[0]!.toUpperCase() === "HMGET").map((c) => new Set(c.slice(2)))).toEqual([matching]);
 });
