@@ -11,6 +11,7 @@ import { measureGrowth, type GrowthResult } from "./growth.js";
 import { measureMemories, memoriesTable, readMemoryBenchSettings } from "./memories.js";
 import { startEnvironment, type BenchEnvironment } from "./harness.js";
 import { measureOverhead, type OverheadResult } from "./overhead.js";
+import { measureProcesses, processesTable, readProcessesSettings } from "./processes.js";
 import { readSettings, type BenchSettings } from "./settings.js";
 import { ms, ratio, table } from "./stats.js";
 
@@ -172,6 +173,17 @@ async function main(): Promise<void> {
           `\n   (${memorySettings.messages} messages per size after ${memorySettings.warmup} warm-up, sizes round-robin; ratios to the first size)\n`,
       );
       console.log(memoriesTable(results));
+    }
+    if (settings.suites.includes("processes") && env.redis) {
+      const processSettings = readProcessesSettings();
+      progress(`processes: ${processSettings.counts.join(", ")} bot processes on one Redis, ${processSettings.messages} messages each`);
+      const results = await measureProcesses(env, processSettings);
+      await env.flushRedis();
+      console.log(
+        `\n5. Several bot processes on one Redis as one bot (fake Ollama, no delay): messages per second` +
+          `\n   (${processSettings.messages} messages per process over ${processSettings.channels} channels each; ratios to one process)\n`,
+      );
+      console.log(processesTable(results));
     }
     console.log(`\nTotal ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   } finally {
