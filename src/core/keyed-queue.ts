@@ -2,8 +2,8 @@
  * Runs async tasks one at a time per key, in call order, while different
  * keys run concurrently. The dispatcher queues by channel (one message at a
  * time per channel keeps history consistent and answers in order); the
- * stores queue their read-modify-write updates, because keyv has no atomic
- * update: two tasks on the same key never interleave inside this process.
+ * history keeps one process's appends to a channel in call order, behind any
+ * kept while the store was away.
  */
 export class KeyedQueue {
   readonly #tails = new Map<string, Promise<unknown>>();
