@@ -20,6 +20,7 @@ async function chooseAdapters(config: Config): Promise<Adapter[]> {
         apiRoot: telegram.apiRoot,
         webhook: telegram.webhookUrl ? { url: telegram.webhookUrl, secretToken: telegram.webhookSecret, port: telegram.webhookPort } : undefined,
         chatLockMs: telegram.chatLockMs,
+        conflictCheckSec: telegram.conflictCheckSec,
       }),
     );
   }

@@ -23,6 +23,7 @@ const envPaths: Record<string, string> = {
   TELEGRAM_WEBHOOK_SECRET: "telegram.webhookSecret",
   TELEGRAM_WEBHOOK_PORT: "telegram.webhookPort",
   TELEGRAM_CHAT_LOCK_MS: "telegram.chatLockMs",
+  TELEGRAM_CONFLICT_CHECK_SEC: "telegram.conflictCheckSec",
   DISCORD_TOKEN: "discord.token",
   DISCORD_API_URL: "discord.apiUrl",
   DISCORD_GUILD_ID: "discord.guildId",
@@ -178,7 +179,7 @@ function readConfigFile(env: Env): Record<string, unknown> {
 }
 
 // `.perMinute` and its siblings, but not `personaDir`.
-const numericPaths = /(Ms|Hours|Port|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|maxContextTokens|temperature|daily\w+)$/;
+const numericPaths = /(Ms|Sec|Hours|Port|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|maxContextTokens|temperature|daily\w+)$/;
 const booleanPaths = /^access\.(telegram\.private|discord\.dms|leaveUnlisted)$/;
 
 function coerce(path: string, value: string, variable: string): unknown {

@@ -357,6 +357,12 @@ const telegramSchema = z
      * delays that chat this long at most. @defaultValue 30_000
      */
     chatLockMs: z.number().int().min(100).default(30_000),
+    /**
+     * Polling mode: how long the start waits for Telegram to say that another
+     * process already polls with this token, in seconds; 0 skips the check.
+     * @defaultValue 2
+     */
+    conflictCheckSec: z.number().int().min(0).max(30).default(2),
   })
   .strict();
 

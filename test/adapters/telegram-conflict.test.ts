@@ -6,6 +6,7 @@
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTelegramAdapter } from "../../src/adapters/telegram/index.js";
+import { loadConfig } from "../../src/config/load.js";
 import type { AdapterContext } from "../../src/core/adapter.js";
 import { startRig, type TelegramRig } from "./telegram-harness.js";
 
@@ -52,5 +53,13 @@ describe("a second polling process with the same token", () => {
     tg.privateMessage(user, "hi");
     await tg.waitFor(() => tg.botTexts(user.id).length === 1);
     expect(tg.calls.filter((c) => c.method === "getUpdates" && c.status === 409)).toEqual([]);
+  });
+});
+
+describe("TELEGRAM_CONFLICT_CHECK_SEC", () => {
+  it("sets how long the start listens for another poller: 2 s unless set, 0 for no check, and nothing that is not a whole number", () => {
+    expect(loadConfig({ PARLEY_CONFIG: "" }).telegram.conflictCheckSec).toBe(2);
+    expect(loadConfig({ PARLEY_CONFIG: "", TELEGRAM_CONFLICT_CHECK_SEC: "0" }).telegram.conflictCheckSec).toBe(0);
+    expect(() => loadConfig({ PARLEY_CONFIG: "", TELEGRAM_CONFLICT_CHECK_SEC: "soon" })).toThrow(/TELEGRAM_CONFLICT_CHECK_SEC/);
   });
 });

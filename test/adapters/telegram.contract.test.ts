@@ -7,7 +7,7 @@ runAdapterContract("telegram", async (): Promise<AdapterHarness> => {
   const tg = await startFakeTelegram({
     flood: { private: { burst: 3, perMinute: 600 }, group: { burst: 5, perMinute: 200 }, global: { burst: 30, perMinute: 1800 } },
   });
-  const adapter = createTelegramAdapter({ token: tg.token, apiRoot: tg.apiRoot, botInfo: tg.botInfo, privateEditIntervalMs: 100, groupEditIntervalMs: 300 });
+  const adapter = createTelegramAdapter({ token: tg.token, apiRoot: tg.apiRoot, conflictCheckSec: 0, botInfo: tg.botInfo, privateEditIntervalMs: 100, groupEditIntervalMs: 300 });
   const owner = tg.user({ first_name: "Owner" });
   const groups: [FakeChat, FakeChat] = [tg.group({ title: "Group A", creator: owner }), tg.group({ title: "Group B", creator: owner })];
   const users = new Map<string, FakeUser>();

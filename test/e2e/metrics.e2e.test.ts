@@ -40,7 +40,7 @@ async function startWholeBot(env: Record<string, string>): Promise<{ tg: FakeTel
   tg = await startFakeTelegram();
   const port = await unusedPort();
   const config = loadConfig(botEnv({ OLLAMA_HOST: ollama.url, PARLEY_HTTP_PORT: String(port), PARLEY_HTTP_HOST: "127.0.0.1", ...env }));
-  const adapter = createTelegramAdapter({ token: tg.token, apiRoot: tg.apiRoot, botInfo: tg.botInfo, privateEditIntervalMs: 100, groupEditIntervalMs: 300 });
+  const adapter = createTelegramAdapter({ token: tg.token, apiRoot: tg.apiRoot, conflictCheckSec: 0, botInfo: tg.botInfo, privateEditIntervalMs: 100, groupEditIntervalMs: 300 });
   app = await startApp({ config, log: pino({ level: "silent" }), adapters: [adapter] });
   return { tg, port };
 }

@@ -60,7 +60,7 @@ async function startWholeBot(env: Record<string, string> = {}): Promise<FakeTele
   const fake = await startFakeTelegram({ flood: false });
   tg = fake;
   const config = loadConfig(botEnv({ OLLAMA_HOST: ollama.url, LLM_TIMEOUT_MS: "5000", ...accessEnv, ...env }));
-  const adapter = createTelegramAdapter({ token: fake.token, apiRoot: fake.apiRoot, botInfo: fake.botInfo, groupEditIntervalMs: 200, privateEditIntervalMs: 200 });
+  const adapter = createTelegramAdapter({ token: fake.token, apiRoot: fake.apiRoot, conflictCheckSec: 0, botInfo: fake.botInfo, groupEditIntervalMs: 200, privateEditIntervalMs: 200 });
   const sink = new Writable({
     write(chunk, _encoding, done) {
       logLines.push(String(chunk));

@@ -36,7 +36,7 @@ describe("stopping while answers stream on Telegram", () => {
   it("finishes the short answers, marks the long ones stopped, and stops within the grace period", async () => {
     tg = await startFakeTelegram();
     const config = loadConfig(botEnv({ OLLAMA_HOST: ollama.url, PARLEY_SHUTDOWN_GRACE_MS: "4000" }));
-    const adapter = createTelegramAdapter({ token: tg.token, apiRoot: tg.apiRoot, botInfo: tg.botInfo });
+    const adapter = createTelegramAdapter({ token: tg.token, apiRoot: tg.apiRoot, botInfo: tg.botInfo, conflictCheckSec: 0 });
     app = await startApp({ config, log: pino({ level: "silent" }), adapters: [adapter] });
     // "short" answers take about a second; "long" ones would take a minute.
     ollama.setResponder((call) => {

@@ -53,6 +53,7 @@ async function startWholeBot(env: Record<string, string> = {}): Promise<FakeTele
     token: tg.token,
     apiRoot: tg.apiRoot,
     botInfo: tg.botInfo,
+    conflictCheckSec: 0,
     privateEditIntervalMs: PRIVATE_EDIT_INTERVAL_MS,
     groupEditIntervalMs: GROUP_EDIT_INTERVAL_MS,
   });

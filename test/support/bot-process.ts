@@ -36,6 +36,8 @@ export function botEnv(extra: Record<string, string | undefined>): Record<string
     RATE_LIMIT_PER_HOUR: "0",
     RATE_LIMIT_PER_DAY: "0",
     RATE_LIMIT_COMMANDS_PER_MINUTE: "0",
+    // The start's wait for another Telegram poller is tested on its own (telegram-conflict.test.ts).
+    TELEGRAM_CONFLICT_CHECK_SEC: "0",
     // A config file in the working tree must not change what tests see.
     PARLEY_CONFIG: fileURLToPath(new URL("./empty-config.yaml", import.meta.url)),
   };
