@@ -155,6 +155,35 @@ export class ChannelHistory {
     });
   }
 
+  /**
+   * Takes over turns an older Parley kept in another layout (see
+   * `legacy-layout.ts`): they go before the channel's own turns, which keep
+   * their order and stay unsummarised; the old summary is kept unless the
+   * channel has one now. The old keys, `retire`, are deleted in the same
+   * transaction, so the turns are in one layout or the other, never both.
+   */
+  adoptLegacy(channelKey: string, legacy: { turns: readonly HistoryTurn[]; summary?: string }, retire: readonly string[]): Promise<void> {
+    return this.#writes.run(channelKey, async () => {
+      const meta = metaKey(channelKey);
+      const [current] = await this.#structures.transaction([{ op: "hashGetAll", key: meta }]);
+      const count = legacy.turns.length;
+      const fields: Record<string, string> = {};
+      if (legacy.summary !== undefined && current[summaryField] === undefined) fields[summaryField] = legacy.summary;
+      await this.#structures.transaction([
+        { op: "listPushFront", key: turnsKey(channelKey), values: legacy.turns.map((turn) => JSON.stringify(turn)) },
+        { op: "listKeepLast", key: turnsKey(channelKey), count: this.#maxStored },
+        // Every turn now has an index `count` higher: the count of turns and the summarised mark move with them.
+        ...(count > 0 ? [{ op: "hashAdd", key: meta, field: appendedField, by: count } as const] : []),
+        ...(count > 0 && current[summarisedBeforeField] !== undefined
+          ? [{ op: "hashAdd", key: meta, field: summarisedBeforeField, by: count } as const]
+          : []),
+        { op: "hashSet", key: meta, fields },
+        ...this.#expiries(channelKey),
+        { op: "delete", keys: retire },
+      ]);
+    });
+  }
+
   /** Restarts the channel's idle expiry, on both keys together. */
   #expiries(channelKey: string): WriteOp[] {
     if (this.#ttlMs === undefined) return [];

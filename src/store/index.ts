@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { BlockList } from "./blocks.js";
 import { ChannelHistory, type ChannelHistoryOptions } from "./history.js";
 import { createKeyValueStore, type KeyValueStore } from "./kv.js";
+import { upgradeLegacyLayout } from "./legacy-layout.js";
 import { MemoryBook, type MemoryBookOptions } from "./memories.js";
 import { NoticeLog } from "./notices.js";
 import { PendingWrites } from "./pending-writes.js";
@@ -63,11 +64,15 @@ export async function createStores(opts: StoresOptions): Promise<Stores> {
   const { log } = opts;
   const pending = new PendingWrites({ log, reachable: () => kv.reachable, maxEntries: opts.maxPendingWrites });
   kv.onBack(() => void pending.flush());
+  const history = new ChannelHistory(kv, opts.history, pending);
+  const memories = new MemoryBook(kv, opts.memories);
+  // Before the bot answers: history and memories kept by Parley 0.1.0 move to today's layout.
+  if (kv.kind === "redis") await upgradeLegacyLayout({ store: kv, history, memories, log });
   let closing: Promise<void> | undefined;
   return {
     kv,
-    history: new ChannelHistory(kv, opts.history, pending),
-    memories: new MemoryBook(kv, opts.memories),
+    history,
+    memories,
     settings: new ChannelSettings(kv),
     usage: new UsageLedger(kv, opts.usage, pending),
     blocks: new BlockList(kv),

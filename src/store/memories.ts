@@ -46,12 +46,11 @@ export class MemoryBook {
 
   /** Stores a fact with a fresh short id, unique within the channel; past the bound, the oldest are dropped. */
   async add(channelKey: string, memory: NewMemory): Promise<Memory> {
-    const [seq] = await this.#structures.transaction([{ op: "hashAdd", key: counterKey(channelKey), field: "added", by: 1 }]);
-    const id = memoryId(seq);
+    const id = await this.#newId(channelKey);
     const stored: StoredMemory = { text: memory.text, authorKey: memory.authorKey, authorName: memory.authorName, createdAt: Date.now() };
     const [, , count] = await this.#structures.transaction([
       { op: "hashSet", key: factsKey(channelKey), fields: { [id]: JSON.stringify(stored) } },
-      { op: "sortedAdd", key: orderKey(channelKey), score: seq, member: id },
+      { op: "sortedAdd", key: orderKey(channelKey), score: memorySeq(id), member: id },
       { op: "sortedCount", key: orderKey(channelKey) },
       ...termsOf(stored.text).map((term): WriteOp => ({ op: "setAdd", key: termKey(channelKey, term), members: [id] })),
     ]);
@@ -112,6 +111,50 @@ export class MemoryBook {
     await this.#structures.transaction([
       { op: "delete", keys: [factsKey(channelKey), orderKey(channelKey), ...[...terms].map((term) => termKey(channelKey, term))] },
     ]);
+  }
+
+  /**
+   * Takes over memories an older Parley kept in another layout (see
+   * `legacy-layout.ts`), with their ids, before the channel's own; an id the
+   * channel already has keeps the channel's memory. The old keys, `retire`,
+   * are deleted in the same transaction.
+   */
+  async adoptLegacy(channelKey: string, legacy: readonly Memory[], retire: readonly string[]): Promise<void> {
+    const ids = legacy.map((memory) => memory.id);
+    const [present] = await this.#structures.transaction([{ op: "hashGetSome", key: factsKey(channelKey), fields: ids }]);
+    const adopted = legacy.filter((_, i) => present[i] === undefined);
+    const facts = Object.fromEntries(adopted.map(({ id, ...stored }) => [id, JSON.stringify(stored)]));
+    const byTerm = new Map<IndexTerm, string[]>();
+    for (const memory of adopted) {
+      for (const term of termsOf(memory.text)) byTerm.set(term, [...(byTerm.get(term) ?? []), memory.id]);
+    }
+    const writes: WriteOp[] = [
+      { op: "hashSet", key: factsKey(channelKey), fields: facts },
+      // Old ids were drawn at random: the counter's ids must step over them (see #newId).
+      { op: "hashSet", key: counterKey(channelKey), fields: adopted.length > 0 ? { [legacyField]: "1" } : {} },
+      { op: "delete", keys: retire },
+      // Scores below the counter's first id (1) put them before every memory added since, in their old order.
+      ...adopted.map((memory, i): WriteOp => ({ op: "sortedAdd", key: orderKey(channelKey), score: i - adopted.length, member: memory.id })),
+      ...[...byTerm].map(([term, members]): WriteOp => ({ op: "setAdd", key: termKey(channelKey, term), members })),
+    ];
+    const [count] = await this.#structures.transaction([{ op: "sortedCount", key: orderKey(channelKey) }, ...writes]);
+    if (count + adopted.length > this.#maxPerChannel) await this.#dropOldest(channelKey);
+  }
+
+  /**
+   * The next id from the channel's counter. A channel that took over
+   * memories with random ids from an older Parley is marked, and there an
+   * id already taken is stepped over; elsewhere no id can be taken twice.
+   */
+  async #newId(channelKey: string): Promise<string> {
+    for (;;) {
+      const [seq, [legacy]] = await this.#structures.transaction([
+        { op: "hashAdd", key: counterKey(channelKey), field: addedField, by: 1 },
+        { op: "hashGetSome", key: counterKey(channelKey), fields: [legacyField] },
+      ]);
+      const id = memoryId(seq);
+      if (legacy === undefined || (await this.#read(channelKey, [id])).length === 0) return id;
+    }
   }
 
   /**
@@ -181,13 +224,17 @@ function parse(id: string, raw: string): Memory {
   return { id, ...(JSON.parse(raw) as StoredMemory) };
 }
 
-/** In the order they were added. */
+/** In the order they were added: by time, and by id within a millisecond. */
 function oldestFirst(memories: readonly Memory[]): Memory[] {
   return memories
     .map((memory) => ({ memory, seq: memorySeq(memory.id) }))
-    .sort((a, b) => a.seq - b.seq)
+    .sort((a, b) => a.memory.createdAt - b.memory.createdAt || a.seq - b.seq)
     .map(({ memory }) => memory);
 }
+
+/** Fields of a channel's counter hash: memories ever added, and the mark of memories taken over from an older Parley. */
+const addedField = "added";
+const legacyField = "legacy";
 
 function factsKey(channelKey: string): string {
   return ownedKey(channelKey, "facts");

@@ -73,6 +73,12 @@ export class Structures {
         list.items.push(...op.values);
         return list.items.length;
       }
+      case "listPushFront": {
+        if (op.values.length === 0) return this.find(op.key, "list")?.items.length ?? 0;
+        const list = this.make(op.key, "list", () => ({ kind: "list", items: [] }));
+        list.items.unshift(...op.values);
+        return list.items.length;
+      }
       case "listKeepLast": {
         const list = this.find(op.key, "list");
         if (!list) return undefined;

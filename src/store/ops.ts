@@ -11,6 +11,8 @@ export type StoreOp = WriteOp | ReadOp;
 export type WriteOp =
   /** RPUSH: appends to the list's end. Reply: the new length. */
   | { op: "listPush"; key: string; values: readonly string[] }
+  /** LPUSH of the values reversed: puts them, in their order, before the list's first item. Reply: the new length. */
+  | { op: "listPushFront"; key: string; values: readonly string[] }
   /** LTRIM -count -1: keeps the list's last `count` items. */
   | { op: "listKeepLast"; key: string; count: number }
   /** PEXPIRE: the key expires `ttlMs` milliseconds from now. Reply: whether the key exists. */
@@ -69,6 +71,7 @@ export type RepliesOf<T extends readonly StoreOp[]> = { -readonly [K in keyof T]
 
 const writes = new Set<StoreOp["op"]>([
   "listPush",
+  "listPushFront",
   "listKeepLast",
   "expire",
   "hashSet",

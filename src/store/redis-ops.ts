@@ -9,6 +9,8 @@ export function encodeOp(op: StoreOp): Encoded {
     case "listPush":
       // RPUSH of nothing is an error in Redis; its length is still the answer.
       return { args: op.values.length === 0 ? ["LLEN", op.key] : ["RPUSH", op.key, ...op.values] };
+    case "listPushFront":
+      return { args: op.values.length === 0 ? ["LLEN", op.key] : ["LPUSH", op.key, ...[...op.values].reverse()] };
     case "listKeepLast":
       return { args: ["LTRIM", op.key, String(-Math.max(1, op.count)), "-1"] };
     case "expire":
@@ -60,8 +62,7 @@ function emptyRange(op: { start: number; stop: number }): boolean {
 export function decodeReply(op: StoreOp, reply: unknown): unknown {
   switch (op.op) {
     case "listKeepLast":
-    case "listPush":
-      return op.op === "listPush" ? Number(reply) : undefined;
+      return undefined;
     case "expire":
       return Number(reply) === 1;
     case "hashGetAll":

@@ -82,6 +82,8 @@ describe("redis store: keys", () => {
       "parley:memories:telegram:7#index#w:oslo",
       "parley:memories:telegram:7#order",
       "parley:settings:discord:123456789012345678#settings",
+      // The mark that data of Parley 0.1.0's layout was looked for (legacy-layout.ts).
+      "parley:upgrades:layout-2",
     ]);
     // Idle expiry is Redis's own: both keys of the channel carry a TTL of about 30 days.
     for (const key of ["parley:history:telegram:-100123#meta", "parley:history:telegram:-100123#turns"]) {

@@ -43,6 +43,7 @@ function randomOp(next: () => number): StoreOp {
   const sorted = pick(["z1", "z2"]);
   const ops: Array<() => StoreOp> = [
     () => ({ op: "listPush", key: list, values: some("v", 4) }),
+    () => ({ op: "listPushFront", key: list, values: some("w", 4) }),
     () => ({ op: "listKeepLast", key: list, count: 1 + Math.floor(next() * 6) }),
     () => ({ op: "listRange", key: list, start: index(), stop: index() }),
     () => ({ op: "listLength", key: list }),
