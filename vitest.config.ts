@@ -15,6 +15,8 @@ export default defineConfig({
     // real timers back: see support/setup.ts), so sharing a module cache is safe.
     isolate: false,
     setupFiles: ["./test/support/setup.ts"],
+    // The bot transpiled once for the bot processes tests start (see the file).
+    globalSetup: ["./test/support/build-bot.ts"],
     reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });

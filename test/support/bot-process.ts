@@ -6,10 +6,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 /** tsx's loader by path, so the bot starts from any working folder. */
 export const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+/** The bot's entry point as test/support/build-bot.ts transpiled it (the Docker image's `dist/src/main.js`, from esbuild). */
+const builtMain = join(root, "node_modules/.cache/parley-test-bot/src/main.js");
 /** The bot's working folder unless a test names one: the developer's .env and parley.yaml are not here. */
 const quietFolder = fileURLToPath(new URL("./", import.meta.url));
 
-/** The bot run as users run it (`npm start` = `tsx src/main.ts`), its stdin a pipe. */
+/** The bot run as the Docker image runs it (`node main.js`, built from src/), its stdin a pipe. */
 export interface BotProcess {
   child: ChildProcessWithoutNullStreams;
   /** Everything printed on stdout so far (answers). */
@@ -46,7 +48,7 @@ export function botEnv(extra: Record<string, string | undefined>): Record<string
 }
 
 export function startBot(env: Record<string, string>, args: string[] = [], cwd = quietFolder): BotProcess {
-  const child = spawn(process.execPath, ["--import", tsxLoader, join(root, "src/main.ts"), ...args], { cwd, env, stdio: "pipe" });
+  const child = spawn(process.execPath, [builtMain, ...args], { cwd, env, stdio: "pipe" });
   let out = "";
   let err = "";
   const waiters = new Set<() => void>();
