@@ -40,6 +40,7 @@ const envPaths: Record<string, string> = {
   OLLAMA_KEEP_ALIVE: "llm.keepAlive",
   LLM_MAX_CONTEXT_TOKENS: "llm.maxContextTokens",
   OPENAI_BASE_URL: "llm.openaiBaseUrl",
+  ANTHROPIC_BASE_URL: "llm.anthropicBaseUrl",
   REDIS_URL: "redisUrl",
   LOG_LEVEL: "logLevel",
   PARLEY_SHUTDOWN_GRACE_MS: "shutdownGraceMs",
@@ -74,6 +75,7 @@ const apiKeyVariables: Record<string, string[]> = {
   openai: ["OPENAI_API_KEY"],
   openrouter: ["OPENROUTER_API_KEY", "OPENAI_API_KEY"],
   groq: ["GROQ_API_KEY", "OPENAI_API_KEY"],
+  anthropic: ["ANTHROPIC_API_KEY"],
 };
 
 /**
@@ -112,7 +114,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
       break;
     }
   }
-  if (config.llm.apiKey === undefined && keyVariables.length > 0 && !config.llm.openaiBaseUrl) {
+  // A server of one's own (or a proxy holding the key) may need none.
+  const ownServer = config.llm.provider === "anthropic" ? config.llm.anthropicBaseUrl : config.llm.openaiBaseUrl;
+  if (config.llm.apiKey === undefined && keyVariables.length > 0 && !ownServer) {
     throw new ConfigError(`LLM_PROVIDER=${config.llm.provider} needs an API key in ${keyVariables[0]}.`);
   }
   readProviderKeys(config, env);

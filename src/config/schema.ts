@@ -38,7 +38,7 @@ function listOf(value: unknown): unknown {
   return typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value;
 }
 
-export const providerKinds = ["ollama", "openai", "openrouter", "groq"] as const;
+export const providerKinds = ["ollama", "openai", "openrouter", "groq", "anthropic"] as const;
 
 /** Ollama `keep_alive`: `ram`, `ssd`, `none`, a Go duration (`10m`, `1h30m`, `90s`, `-1` = forever), or seconds. */
 const keepAliveSchema = z.union([
@@ -64,12 +64,13 @@ const priceSchema = z
 
 const providerSchema = z
   .object({
-    /** `ollama` (Ollama's own API) or `openai` (OpenAI and every compatible server). */
-    kind: z.enum(["ollama", "openai"]),
+    /** `ollama` (Ollama's own API), `openai` (OpenAI and every compatible server) or `anthropic` (Anthropic's Messages API). */
+    kind: z.enum(["ollama", "openai", "anthropic"]),
     /**
      * Base URL. Ollama: the server root (`http://127.0.0.1:11434`; default
      * `llm.ollamaHost`). OpenAI-compatible: including the version
      * (`https://api.groq.com/openai/v1`; default `llm.openaiBaseUrl` or OpenAI's).
+     * Anthropic: without the version (default `llm.anthropicBaseUrl` or `https://api.anthropic.com`).
      */
     baseUrl: z.preprocess(withScheme, httpUrl).optional(),
     /** The NAME of the environment variable holding the key (e.g. `GROQ_API_KEY`); never the key itself. */
@@ -103,6 +104,8 @@ const providerSchema = z
      * (`stream_options`). Turn off for servers that reject it. @defaultValue true
      */
     streamUsage: z.boolean().default(true),
+    /** Anthropic only: the longest answer, in tokens (`max_tokens`, which Anthropic requires). @defaultValue 1024 */
+    maxTokens: positiveInt.optional(),
   })
   .strict();
 
@@ -155,7 +158,7 @@ const cooldownSchema = z
 
 const llmSchema = z
   .object({
-    /** Single-provider setup: `ollama` (default), `openai`, `openrouter`, `groq`. Ignored when `providers` is set. */
+    /** Single-provider setup: `ollama` (default), `openai`, `openrouter`, `groq`, `anthropic`. Ignored when `providers` is set. */
     provider: z.enum(providerKinds).default("ollama"),
     /**
      * Default model; each provider has its own default when unset. With
@@ -181,7 +184,9 @@ const llmSchema = z
     maxContextTokens: positiveInt.default(8192),
     /** Base URL of an OpenAI-compatible server; each provider has a default. */
     openaiBaseUrl: z.preprocess(withScheme, httpUrl).optional(),
-    /** API key for `openai`, `openrouter`, `groq` (from the environment only). */
+    /** Base URL of Anthropic's API, without `/v1` (a proxy). @defaultValue `https://api.anthropic.com` */
+    anthropicBaseUrl: z.preprocess(withScheme, httpUrl).optional(),
+    /** API key for `openai`, `openrouter`, `groq`, `anthropic` (from the environment only). */
     apiKey: z.string().optional(),
     /** Longest wait for the first token, and between tokens, in milliseconds. @defaultValue 60_000 */
     timeoutMs: positiveInt.default(60_000),

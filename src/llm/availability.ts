@@ -17,7 +17,7 @@ export interface MissingModel {
 /** One provider's answer to "which models do you have?". */
 export interface ProviderCheck {
   name: string;
-  kind: "ollama" | "openai";
+  kind: "ollama" | "openai" | "anthropic";
   /** The server answered with a model list. */
   ok: boolean;
   /** What the server lists (empty when it did not answer). */
@@ -30,9 +30,13 @@ export interface ProviderCheck {
   latencyMs: number;
 }
 
-/** Ollama lists `llama3.2:latest` for a model asked for as `llama3.2`. */
-function hasModel(listed: readonly string[], wanted: string, kind: "ollama" | "openai"): boolean {
+/**
+ * Ollama lists `llama3.2:latest` for a model asked for as `llama3.2`;
+ * Anthropic lists `claude-haiku-4-5-20251001` for its alias `claude-haiku-4-5`.
+ */
+function hasModel(listed: readonly string[], wanted: string, kind: ProviderCheck["kind"]): boolean {
   if (listed.includes(wanted)) return true;
+  if (kind === "anthropic") return listed.some((id) => id.startsWith(`${wanted}-`) && /^\d{8}$/.test(id.slice(wanted.length + 1)));
   return kind === "ollama" && !wanted.includes(":") && listed.includes(`${wanted}:latest`);
 }
 

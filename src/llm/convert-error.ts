@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 /**
  * Turns what goes wrong in a model-server call into `ParleyError`, the
- * part both providers share: HTTP statuses, socket failures, timeouts,
+ * part every provider shares: HTTP statuses, socket failures, timeouts,
  * unreadable bodies and cut streams. Each provider first unpacks its own
  * client's error classes into these calls.
  *
@@ -18,9 +18,9 @@ import { redactSecrets } from "../log.js";
 export interface CallContext {
   /** The configured provider name, e.g. `ollama`, `groq`. */
   provider: string;
-  kind: "ollama" | "openai";
+  kind: "ollama" | "openai" | "anthropic";
   model?: string;
-  /** The server's base URL as configured (`OLLAMA_HOST`, `OPENAI_BASE_URL`, a provider's `baseUrl`). */
+  /** The server's base URL as configured (`OLLAMA_HOST`, `OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`, a provider's `baseUrl`). */
   address?: string;
   /** Some answer text already went to the consumer: the call cannot be replayed unseen. */
   textYielded?: boolean;
@@ -83,9 +83,16 @@ export function shownAddress(address: string): string {
  * the provider's entry in the config file.
  */
 function addressSetting(ctx: CallContext): string {
-  const single = (providerKinds as readonly string[]).includes(ctx.provider) && (ctx.provider === "ollama") === (ctx.kind === "ollama");
+  const single = (providerKinds as readonly string[]).includes(ctx.provider) && singleProviderKind(ctx.provider) === ctx.kind;
   if (!single) return `llm.providers.${ctx.provider}.baseUrl`;
-  return ctx.kind === "ollama" ? "OLLAMA_HOST" : "OPENAI_BASE_URL";
+  if (ctx.kind === "ollama") return "OLLAMA_HOST";
+  return ctx.kind === "anthropic" ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL";
+}
+
+/** The client a single-provider setup (`LLM_PROVIDER`) of this name speaks through. */
+function singleProviderKind(provider: string): CallContext["kind"] {
+  if (provider === "ollama" || provider === "anthropic") return provider;
+  return "openai";
 }
 
 function unreachableMessage(ctx: CallContext): string {
@@ -164,13 +171,16 @@ export function statusError(ctx: CallContext, info: StatusInfo): ParleyError {
     return new ParleyError("provider_bad_request", `${who} says our account has no credits left.`, { cause, detail: what });
   }
   if (status === 429) {
-    const wait = retryAfterMs !== undefined ? `try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s` : "try again shortly";
-    return new ParleyError("provider_rate_limited", `${who} is rate limiting us; ${wait}.`, {
+    return new ParleyError("provider_rate_limited", `${who} is rate limiting us; ${tryAgain(retryAfterMs)}.`, {
       cause,
       retryable: true,
       retryAfterMs,
       detail: what,
     });
+  }
+  if (status === 529) {
+    // Anthropic's "overloaded": busy, not broken; worth a retry, after its retry-after when it sent one.
+    return new ParleyError("provider_error", `${who} is overloaded; ${tryAgain(retryAfterMs)}.`, { cause, retryable: true, retryAfterMs, detail: what });
   }
   if (status >= 500) {
     return new ParleyError("provider_error", `${who} had an internal error${ollamaSays(ctx, info)}.`, {
@@ -182,13 +192,23 @@ export function statusError(ctx: CallContext, info: StatusInfo): ParleyError {
   }
   if (status === 404) {
     // Not the model: the address points at something that is not this API.
-    const hint = ctx.kind === "openai" ? " (an OpenAI-compatible address usually ends in /v1)" : "";
+    const hint =
+      ctx.kind === "openai"
+        ? " (an OpenAI-compatible address usually ends in /v1)"
+        : ctx.kind === "anthropic"
+          ? " (an Anthropic address ends before /v1, which the client adds)"
+          : "";
     return new ParleyError("provider_bad_request", `${who} does not offer this API; check its address${hint}.`, {
       cause,
       detail: what,
     });
   }
   return new ParleyError("provider_bad_request", `${who} refused the request${ollamaSays(ctx, info)}.`, { cause, detail: what });
+}
+
+/** `try again in 3 s`, or `try again shortly` when the server named no wait. */
+function tryAgain(retryAfterMs: number | undefined): string {
+  return retryAfterMs !== undefined ? `try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s` : "try again shortly";
 }
 
 /**

@@ -4,12 +4,13 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
+import { createAnthropicProvider } from "./anthropic.js";
 import { checkProviders, type ProviderCheck } from "./availability.js";
 import { createOllamaProvider } from "./ollama.js";
 import { createOpenAiProvider } from "./openai.js";
 import type { ModelMetrics } from "../metrics/model-metrics.js";
 import { ModelRouter } from "./router.js";
-import { resolveLlmSetup, type LlmSetup, type ProviderSetup } from "./setup.js";
+import { defaultAnthropicMaxTokens, resolveLlmSetup, type LlmSetup, type ProviderSetup } from "./setup.js";
 import type { LlmProvider } from "./types.js";
 
 /** A client and the settings it was built from. */
@@ -28,6 +29,16 @@ function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider {
       keepAlive: setup.keepAlive,
       contextTokens: setup.contextTokens,
       maxContextTokens: setup.maxContextTokens,
+      log,
+    });
+  }
+  if (setup.kind === "anthropic") {
+    return createAnthropicProvider({
+      name: setup.name,
+      baseURL: setup.baseUrl,
+      apiKey: setup.apiKey,
+      timeoutMs: setup.timeoutMs,
+      maxTokens: setup.maxTokens ?? defaultAnthropicMaxTokens,
       log,
     });
   }

@@ -23,7 +23,7 @@ export interface ModelPrice {
 /** One provider, every default applied. */
 export interface ProviderSetup {
   name: string;
-  kind: "ollama" | "openai";
+  kind: "ollama" | "openai" | "anthropic";
   baseUrl: string;
   /** Resolved from the environment; never shown or logged. */
   apiKey?: string;
@@ -42,6 +42,8 @@ export interface ProviderSetup {
   prices: Record<string, ModelPrice>;
   /** OpenAI-compatible: send `stream_options.include_usage`. */
   streamUsage: boolean;
+  /** Anthropic: `max_tokens` of each call, the longest answer in tokens. */
+  maxTokens?: number;
 }
 
 /** A routing rule, compiled. */
@@ -88,10 +90,18 @@ const hostedPresets: Record<Exclude<ProviderKind, "ollama">, { baseUrl: string; 
   openai: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini" },
   openrouter: { baseUrl: "https://openrouter.ai/api/v1", model: "openai/gpt-4o-mini" },
   groq: { baseUrl: "https://api.groq.com/openai/v1", model: "llama-3.1-8b-instant" },
+  // No /v1: the Anthropic client adds it to every path.
+  anthropic: { baseUrl: "https://api.anthropic.com", model: "claude-haiku-5-5" },
 };
 
 /** The default Ollama model: small enough for a laptop. */
 export const defaultOllamaModel = "llama3.2";
+
+/**
+ * `max_tokens` of Anthropic calls when the provider sets none: Anthropic
+ * requires one. About 750 words, more than a chat message wants.
+ */
+export const defaultAnthropicMaxTokens = 1024;
 
 /**
  * The `keep_alive` sent to Ollama: `ram` keeps a model loaded 30 minutes,
@@ -208,10 +218,11 @@ function singleProvider(llm: LlmConfig): ProviderSetup {
     };
   }
   const preset = hostedPresets[llm.provider];
+  const anthropic = llm.provider === "anthropic";
   return {
     name: llm.provider,
-    kind: "openai",
-    baseUrl: llm.openaiBaseUrl ?? preset.baseUrl,
+    kind: anthropic ? "anthropic" : "openai",
+    baseUrl: (anthropic ? llm.anthropicBaseUrl : llm.openaiBaseUrl) ?? preset.baseUrl,
     apiKey: llm.apiKey,
     timeoutMs: llm.timeoutMs,
     models: [llm.model ?? preset.model],
@@ -219,6 +230,7 @@ function singleProvider(llm: LlmConfig): ProviderSetup {
     maxContextTokens: llm.maxContextTokens,
     prices: {},
     streamUsage: true,
+    maxTokens: anthropic ? defaultAnthropicMaxTokens : undefined,
   };
 }
 
@@ -236,7 +248,10 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig): Provider
   if (!PROVIDER_NAME.test(name)) {
     throw new LlmSetupError(`${at}: a provider name is up to 32 letters, digits, '.', '_' or '-' (no '/'), starting with a letter or digit.`);
   }
-  if (p.kind === "openai") {
+  if (p.kind !== "anthropic" && p.maxTokens !== undefined) {
+    throw new LlmSetupError(`${at}.maxTokens: only providers of kind anthropic are told the longest answer.`);
+  }
+  if (p.kind !== "ollama") {
     if (p.keepAlive !== undefined) throw new LlmSetupError(`${at}.keepAlive: only providers of kind ollama keep models loaded.`);
     if (p.maxLoadedModels !== undefined) throw new LlmSetupError(`${at}.maxLoadedModels: only providers of kind ollama keep models loaded.`);
     if (Object.keys(p.contextTokens).length > 0) throw new LlmSetupError(`${at}.contextTokens: only providers of kind ollama are told a context window.`);
@@ -244,7 +259,7 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig): Provider
   return {
     name,
     kind: p.kind,
-    baseUrl: p.baseUrl ?? (p.kind === "ollama" ? llm.ollamaHost : (llm.openaiBaseUrl ?? hostedPresets.openai.baseUrl)),
+    baseUrl: p.baseUrl ?? defaultBaseUrl(p.kind, llm),
     apiKey: p.apiKey,
     timeoutMs: p.timeoutMs ?? llm.timeoutMs,
     models: [...p.models],
@@ -254,5 +269,13 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig): Provider
     maxContextTokens: llm.maxContextTokens,
     prices: p.prices,
     streamUsage: p.streamUsage,
+    maxTokens: p.kind === "anthropic" ? (p.maxTokens ?? defaultAnthropicMaxTokens) : undefined,
   };
+}
+
+/** Where a provider of the map without `baseUrl` is: the single-provider setting of its kind, or the preset. */
+function defaultBaseUrl(kind: ProviderConfig["kind"], llm: LlmConfig): string {
+  if (kind === "ollama") return llm.ollamaHost;
+  if (kind === "anthropic") return llm.anthropicBaseUrl ?? hostedPresets.anthropic.baseUrl;
+  return llm.openaiBaseUrl ?? hostedPresets.openai.baseUrl;
 }

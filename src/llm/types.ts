@@ -46,14 +46,14 @@ export type ChatDelta =
 export interface LlmProvider {
   /** The configured name, e.g. `ollama`, `groq`, `local-gpu`. */
   readonly name: string;
-  readonly kind: "ollama" | "openai";
+  readonly kind: "ollama" | "openai" | "anthropic";
   /**
    * Streams an answer. Throws `ParleyError` (provider_* / model_not_found /
    * stream_cut) on failure, converted from the client's own errors. Honors
    * `signal` and its own timeout (`timeoutMs` of its config).
    */
   chat(req: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatDelta>;
-  /** The models the server has (`/api/tags`, `/v1/models`). */
+  /** The models the server has (`/api/tags`, `/v1/models`; Anthropic's `/v1/models`, every page). */
   models(signal?: AbortSignal): Promise<string[]>;
   /** Ollama only: unloads a model from memory now (`keep_alive: 0`). Throws `ParleyError`. */
   unload?(model: string, signal?: AbortSignal): Promise<void>;

@@ -61,8 +61,8 @@ export type Responder = (call: FakeChatCall) => FakeAnswer | string | Promise<Fa
 
 /**
  * Injected failures:
- * - `400`, `401`, `429`, `500`, `503`: that status with the server's own error JSON
- *   (`429` carries `retry-after`);
+ * - `400`, `401`, `429`, `500`, `503`, `529`: that status with the server's own error JSON
+ *   (`429` and `529`, Anthropic's "overloaded", carry `retry-after`);
  * - `404-model`: the server's "model not found" answer;
  * - `400-model`: an unknown model refused with 400, as OpenRouter and LM Studio do;
  * - `stream-error`: a streamed answer whose first chunk is followed by the
@@ -81,6 +81,7 @@ export type FaultKind =
   | "429"
   | "500"
   | "503"
+  | "529"
   | "404-model"
   | "400-model"
   | "stream-error"
@@ -94,7 +95,7 @@ export interface Fault {
   kind: FaultKind;
   /** Keep failing until `setFault(null)`. Default false: the fault hits one request only. */
   sticky?: boolean;
-  /** `retry-after` header of a `429`, in seconds; `null` sends none. Default 2. */
+  /** `retry-after` header of a `429` (or `529`), in seconds; `null` sends none. Default 2. */
   retryAfterSec?: number | null;
   /** More headers on a status fault (e.g. `x-ratelimit-reset-requests`). */
   headers?: Record<string, string>;
