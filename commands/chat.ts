@@ -4,6 +4,8 @@ import { estimateTokens } from "../src/chat/tokens.js";
 import { ParleyError } from "../src/core/errors.js";
 import type { Command, Reply } from "../src/core/types.js";
 import type { TokenUsage } from "../src/llm/types.js";
+import type { ModelChoice } from "../src/llm/router.js";
+import { lowerFirst } from "../src/chat/budgets.js";
 import { targetName } from "../src/llm/setup.js";
 import { AnswerStream } from "../src/llm/answer.js";
 import type { Services } from "../src/core/services.js";
@@ -39,7 +41,9 @@ export const chat: Command = {
       history.window(channel, config.history.promptMessages),
       promptMemories(services, channel, args),
     ]);
-    let choice = llm.choose(persona, args);
+    // Hybrid routing weighs the history a message carries: the summary and the turns sent with it.
+    const historyTokens = window.turns.reduce((sum, t) => sum + estimateTokens(t.turn.content), estimateTokens(window.summary ?? ""));
+    let choice = llm.choose(persona, args, historyTokens);
     const messages = buildPrompt({
       persona,
       history: window.turns.map((t) => t.turn),
@@ -53,19 +57,39 @@ export const chat: Command = {
     });
 
     const estimatedPrompt = messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
-    const spend = await budgets.check(message.author.key, channel, {
-      tokens: estimatedPrompt,
-      cost: llm.costOf(targetName({ provider: choice.provider.name, model: choice.model }), { promptTokens: estimatedPrompt, completionTokens: 0 }),
-    });
+    const check = (c: ModelChoice) =>
+      budgets.check(message.author.key, channel, {
+        tokens: estimatedPrompt,
+        cost: llm.costOf(targetName({ provider: c.provider.name, model: c.model }), { promptTokens: estimatedPrompt, completionTokens: 0 }),
+      });
+    let spend = await check(choice);
+    let note: string | undefined;
+    const simpler = spend.ok !== true && spend.spent && choice.complexity && choice.complexity.class !== "simple" ? llm.hybridSimple(choice.complexity) : undefined;
+    if (simpler && spend.ok !== true) {
+      // The bot's budget is spent: with hybrid routing, the simple target answers what the complex one would have.
+      const reached = spend.spent!;
+      spend = await check(simpler);
+      if (spend.ok === true) {
+        choice = simpler;
+        note = `answered by ${targetName({ provider: simpler.provider.name, model: simpler.model })}: ${lowerFirst(reached)}`;
+      }
+    }
     if (spend.ok === false) throw new ParleyError("budget_exceeded", spend.message);
-    if (spend.ok === "free") choice = llm.named(spend.model);
+    if (spend.ok === "free") {
+      choice = llm.named(spend.model);
+      note = spend.note;
+    }
 
     const answer = new AnswerStream(llm.chat(choice, messages, { temperature: persona.temperature, signal }));
     reply.typing();
-    await reply.stream(spend.ok === "free" ? withNote(answer.shown(), answer, spend.note) : answer.shown());
+    await reply.stream(withFooter(answer.shown(), answer, note, config.llm.showModel));
+    const complexity = choice.complexity;
     const record = async (tokens: TokenUsage, target?: string) => {
       const cost = target ? llm.costOf(target, tokens) : 0;
-      const spent = await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target });
+      // What answering with the complex target would have cost, for the savings `status` shows.
+      const complexTarget = llm.hybridTargets?.complex;
+      const hybrid = complexity && target ? { class: complexity.class, saved: complexTarget ? llm.costOf(complexTarget, tokens) - cost : 0 } : undefined;
+      const spent = await usage.record({ userKey: message.author.key, channelKey: channel, ...tokens, cost, model: target, hybrid });
       // Undefined: the store is away and the counts are kept for when it is back; today's totals are not known.
       return spent && budgets.afterAnswer(spent, { tokens: tokens.promptTokens + tokens.completionTokens, cost });
     };
@@ -104,10 +128,17 @@ export const chat: Command = {
   },
 };
 
-/** The answer, then a note saying why another model gave it (when there was an answer to note). */
-async function* withNote(shown: AsyncIterable<string>, answer: AnswerStream, note: string): AsyncGenerator<string> {
+/**
+ * The answer, then (when there was a whole answer) a note saying why
+ * another model gave it, and with `showModel` the model that answered.
+ * Neither is part of the answer that is stored.
+ */
+async function* withFooter(shown: AsyncIterable<string>, answer: AnswerStream, note: string | undefined, showModel: boolean): AsyncGenerator<string> {
   yield* shown;
-  if (answer.text.trim() && !answer.cut) yield `\n\n*(${note})*`;
+  if (!answer.text.trim() || answer.cut) return;
+  if (note) yield `\n\n*(${note})*`;
+  const target = answer.done?.target;
+  if (showModel && target) yield `\n\n*— ${target}*`;
 }
 
 async function sendHeadsUp(reply: Reply, line: string | undefined): Promise<void> {

@@ -14,28 +14,39 @@ export const status: Command = {
     const { llm } = services;
     const persona = await currentPersona(services, message.channel.key);
     const choice = llm.choose(persona);
-    const [health, today, byModel, channel, budgets] = await Promise.all([
+    const hybrid = llm.hybridTargets;
+    const [health, today, byModel, channel, budgets, split] = await Promise.all([
       llm.health(),
       services.usage.totalToday(),
       services.usage.modelsToday(),
       services.usage.channelToday(message.channel.key),
       services.budgets.describe(message.channel.key),
+      hybrid ? services.usage.hybridToday() : undefined,
     ]);
     const defaultTarget = targetName({ provider: llm.defaultChoice.provider.name, model: llm.defaultChoice.model });
     const routes = llm.describeRoutes();
     const fallback = llm.fallbackChain();
 
-    const lines = [`Persona: ${persona.name}`, `Model: ${choice.model} via ${choice.provider.name}${choice.reason === "persona" ? " (the persona's own)" : routes.length > 0 ? " (unless a rule matches)" : ""}`];
+    const hybridLine = hybrid && `by complexity: simple → ${hybrid.simple}${hybrid.medium ? `, medium → ${hybrid.medium}` : ""}, complex → ${hybrid.complex}`;
+    const model =
+      choice.reason === "persona"
+        ? `${choice.model} via ${choice.provider.name} (the persona's own)`
+        : hybridLine
+          ? `${routes.length > 0 ? "the rules, else " : ""}${hybridLine}`
+          : `${choice.model} via ${choice.provider.name}${routes.length > 0 ? " (unless a rule matches)" : ""}`;
+    const lines = [`Persona: ${persona.name}`, `Model: ${model}`];
     lines.push("Personas:");
+    const otherwise = hybrid ? "hybrid routing" : defaultTarget;
     for (const p of services.personas.list()) {
       const own = llm.personaTarget(p);
-      lines.push(`• ${p.name} → ${own ? targetName(own) : routes.length > 0 ? `the rules, else ${defaultTarget}` : defaultTarget}`);
+      lines.push(`• ${p.name} → ${own ? targetName(own) : routes.length > 0 ? `the rules, else ${otherwise}` : otherwise}`);
     }
     if (routes.length > 0) {
       lines.push("Rules (first match wins):");
       routes.forEach((r, i) => lines.push(`${i + 1}. ${r.when} → ${r.target}`));
     }
-    lines.push(`Default: ${defaultTarget}`);
+    if (hybridLine) lines.push(`Hybrid routing ${hybridLine}`);
+    else lines.push(`Default: ${defaultTarget}`);
     if (fallback.length > 0) lines.push(`Fallback: ${fallback.join(" → ")}`);
     lines.push("Providers:");
     for (const h of health) lines.push(describeProvider(h));
@@ -45,6 +56,12 @@ export const status: Command = {
     lines.push(`Today (UTC): ${plural(today.requests, "model request")}, ${plural(today.commands, "command")}, ${tokensOf(today)}${costOf(today.cost)}`);
     for (const { model, usage } of byModel) lines.push(`• ${model}: ${plural(usage.requests, "answer")}, ${tokensOf(usage)}${costOf(usage.cost)}`);
     lines.push(`This channel today: ${plural(channel.requests, "model request")}, ${tokensOf(channel)}${costOf(channel.cost)}`);
+    if (hybrid && split) {
+      lines.push("Hybrid routing today (UTC):");
+      for (const r of split.routes) lines.push(`• ${r.class} → ${r.model}: ${plural(r.usage.requests, "answer")}, ${tokensOf(r.usage)}${costOf(r.usage.cost)}`);
+      if (split.routes.length === 0) lines.push("• no answers yet");
+      if (llm.hasPrices) lines.push(`Saved against answering everything with ${hybrid.complex}: ${formatCost(split.saved, llm.currency)}`);
+    }
     lines.push(...budgets);
     lines.push(`Uptime: ${formatUptime(Date.now() - services.startedAt)}`);
     lines.push(`Store: ${services.config.redisUrl ? "Redis" : "in memory (lost on restart)"}`);

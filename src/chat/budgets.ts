@@ -20,10 +20,10 @@ export interface Estimate {
 /** The answer of {@link Budgets.check}. */
 export type BudgetVerdict =
   | { ok: true }
-  /** Refuse the message with this sentence. */
-  | { ok: false; message: string }
+  /** Refuse the message with this sentence; `spent` names the cap on the bot that is reached (absent: the user's own budget). */
+  | { ok: false; message: string; spent?: string }
   /** A cap on the bot is reached and `whenSpent: fallback`: answer with `freeModel`, saying why in `note`. */
-  | { ok: "free"; model: string; note: string };
+  | { ok: "free"; model: string; note: string; spent: string };
 
 export interface BudgetsOptions {
   /** Tokens one user may spend per UTC day; 0 = unlimited (`limits.tokensPerDay`). */
@@ -88,9 +88,9 @@ export class Budgets {
     const reached = this.#caps.find((cap) => spentOn(cap, today[cap.of]) + estimate[cap.measure] > cap.limit);
     if (!reached) return { ok: true };
     if (this.#config.whenSpent === "fallback" && this.#config.freeModel) {
-      return { ok: "free", model: this.#config.freeModel, note: `answered by ${this.#config.freeModel}: ${lowerFirst(reached.spent)}` };
+      return { ok: "free", model: this.#config.freeModel, note: `answered by ${this.#config.freeModel}: ${lowerFirst(reached.spent)}`, spent: reached.spent };
     }
-    return { ok: false, message: `${reached.spent}; it resets at midnight UTC (in ${untilMidnightUtc()}).` };
+    return { ok: false, message: `${reached.spent}; it resets at midnight UTC (in ${untilMidnightUtc()}).`, spent: reached.spent };
   }
 
   /**
@@ -154,6 +154,6 @@ export function untilMidnightUtc(now = Date.now()): string {
   return hours > 0 ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
 }
 
-function lowerFirst(text: string): string {
+export function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }

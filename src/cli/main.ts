@@ -6,6 +6,7 @@ import { checkStart } from "./check.js";
 import { runDoctor } from "./doctor.js";
 import { runShards } from "./shards.js";
 import { listModels } from "./models.js";
+import { printRoute } from "./route.js";
 
 const usage = `Usage: parley <command>
 
@@ -13,6 +14,7 @@ const usage = `Usage: parley <command>
   check      exit 0 when the bot could start unattended (valid settings, a platform token); for containers
   doctor     check the configuration, platform tokens, model providers and Redis
   models     list the models of every configured provider
+  route      which model would answer a message, and why: parley route "text" [--persona NAME] [--history TOKENS]
   --shards   run every Discord shard of this machine, one bot process each (--shards auto, or a number)
   --version  print the version
   --help     print this
@@ -34,6 +36,9 @@ switch (command) {
     break;
   case "models":
     process.exitCode = await listModels(process.env, process.stdout);
+    break;
+  case "route":
+    process.exitCode = printRoute(process.argv.slice(3), process.env, process.stdout);
     break;
   case "--version":
   case "-v":

@@ -35,6 +35,10 @@ const envPaths: Record<string, string> = {
   LLM_MODEL: "llm.model",
   LLM_TIMEOUT_MS: "llm.timeoutMs",
   LLM_MAX_ANSWER_MS: "llm.maxAnswerMs",
+  LLM_HYBRID_SIMPLE: "llm.hybrid.simple",
+  LLM_HYBRID_MEDIUM: "llm.hybrid.medium",
+  LLM_HYBRID_COMPLEX: "llm.hybrid.complex",
+  LLM_SHOW_MODEL: "llm.showModel",
   LLM_TEMPERATURE: "llm.temperature",
   OLLAMA_HOST: "llm.ollamaHost",
   OLLAMA_KEEP_ALIVE: "llm.keepAlive",
@@ -184,7 +188,7 @@ function readConfigFile(env: Env): Record<string, unknown> {
 
 // `.perMinute` and its siblings, but not `personaDir`.
 const numericPaths = /(Ms|Sec|Hours|Port|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|maxContextTokens|temperature|daily\w+)$/;
-const booleanPaths = /^access\.(telegram\.private|discord\.dms|leaveUnlisted)$/;
+const booleanPaths = /^(access\.(telegram\.private|discord\.dms|leaveUnlisted)|llm\.showModel)$/;
 
 function coerce(path: string, value: string, variable: string): unknown {
   if (path === "prefixes" || path === "discord.moderatorRoleIds") {

@@ -156,6 +156,42 @@ const cooldownSchema = z
   })
   .strict();
 
+/** A regular expression, checked when the config is read. */
+const patternSource = z
+  .string()
+  .min(1)
+  .refine((source) => {
+    try {
+      new RegExp(source, "iu");
+      return true;
+    } catch {
+      return false;
+    }
+  }, "is not a valid regular expression");
+
+/** Hybrid routing: each message goes to a model for its class (see `src/llm/complexity.ts`). */
+const hybridSchema = z
+  .object({
+    /** `provider/model` for simple messages (greetings, short questions). */
+    simple: z.string().min(1),
+    /** `provider/model` for medium messages. @defaultValue `simple` */
+    medium: z.string().min(1).optional(),
+    /** `provider/model` for complex messages (code, reasoning, long texts and conversations). */
+    complex: z.string().min(1),
+    /** A message whose size is at most this many estimated tokens is simple. @defaultValue 64 */
+    simpleMaxTokens: nonNegativeInt.default(64),
+    /** A message whose size (its estimated tokens plus `historyWeight` of its history's) reaches this is complex. @defaultValue 500 */
+    complexMinTokens: positiveInt.default(500),
+    /** What one token of the history and summary sent with a message adds to its size. @defaultValue 0.25 */
+    historyWeight: z.number().min(0).max(1).default(0.25),
+    /** Regular expressions (case-insensitive) that make a message simple. @defaultValue greetings, thanks, yes/no */
+    simplePatterns: z.array(patternSource).optional(),
+    /** Regular expressions (case-insensitive) that make a message complex; checked first. @defaultValue code, errors, reasoning, long writing */
+    complexPatterns: z.array(patternSource).optional(),
+  })
+  .strict()
+  .refine((h) => h.complexMinTokens > h.simpleMaxTokens, { message: "complexMinTokens must be more than simpleMaxTokens", path: ["complexMinTokens"] });
+
 const llmSchema = z
   .object({
     /** Single-provider setup: `ollama` (default), `openai`, `openrouter`, `groq`, `anthropic`. Ignored when `providers` is set. */
@@ -212,6 +248,13 @@ const llmSchema = z
     cooldown: cooldownSchema.default(() => cooldownSchema.parse({})),
     /** Shown before costs in `usage` and `status`. @defaultValue `$` */
     currency: z.string().min(1).max(8).default("$"),
+    /**
+     * Hybrid routing by complexity: a `simple` and a `complex` target (and
+     * optionally `medium`). The persona's model and `routes` win over it. Unset: off.
+     */
+    hybrid: hybridSchema.optional(),
+    /** Add a small footer naming the model that answered to each answer. @defaultValue false */
+    showModel: z.boolean().default(false),
   })
   .strict();
 

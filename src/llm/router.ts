@@ -7,6 +7,7 @@ import { CircuitBreaker } from "./breaker.js";
 import { coolingDown, giveUp, noteFor, type Failure } from "./chain-failures.js";
 import { LatencyWindow } from "./latency.js";
 import type { ModelMetrics } from "../metrics/model-metrics.js";
+import { classify, type Complexity } from "./complexity.js";
 import { costOf } from "./prices.js";
 import { parseTarget, targetName, unloadsAtOnce, type LlmSetup, type ModelTarget, type ProviderSetup } from "./setup.js";
 import type { ChatDelta, ChatMessage, LlmProvider, TokenUsage } from "./types.js";
@@ -16,10 +17,12 @@ import { WarmModels } from "./warm-models.js";
 export interface ModelChoice {
   provider: LlmProvider;
   model: string;
-  /** The persona's `model`, a routing rule, or the default. */
-  reason: "persona" | "route" | "default";
+  /** The persona's `model`, a routing rule, hybrid routing by complexity, or the default. */
+  reason: "persona" | "route" | "hybrid" | "default";
   /** Position of the routing rule in `llm.routes` (from 0) when `reason` is `route`. */
   rule?: number;
+  /** How the message was classified, when `reason` is `hybrid`. */
+  complexity?: Complexity;
 }
 
 export interface RouterOptions {
@@ -135,15 +138,37 @@ export class ModelRouter {
     return this.#setup.providers.some((p) => Object.keys(p.prices).length > 0);
   }
 
-  /** Persona model > first matching routing rule > default. */
-  choose(persona?: Persona, text?: string): ModelChoice {
+  /**
+   * Persona model > first matching routing rule > hybrid routing (the
+   * message's class, counting `historyTokens` of history sent with it) > default.
+   */
+  choose(persona?: Persona, text?: string, historyTokens = 0): ModelChoice {
     const personal = this.personaTarget(persona);
     if (personal) return { ...this.#resolve(personal), reason: "persona" };
     if (text !== undefined) {
       const rule = this.#setup.routes.find((r) => (!r.pattern || r.pattern.test(text)) && (r.maxChars === undefined || text.length <= r.maxChars));
       if (rule) return { ...this.#resolve(rule.target), reason: "route", rule: rule.index };
+      const hybrid = this.#setup.hybrid;
+      if (hybrid) {
+        const complexity = classify(text, historyTokens, hybrid);
+        return { ...this.#resolve(hybrid.targets[complexity.class]), reason: "hybrid", complexity };
+      }
     }
     return this.defaultChoice;
+  }
+
+  /** Hybrid routing's targets as `provider/model` by class, or undefined when it is off. */
+  get hybridTargets(): { simple: string; medium?: string; complex: string } | undefined {
+    const hybrid = this.#setup.hybrid;
+    if (!hybrid) return undefined;
+    const { simple, medium, complex } = hybrid.targets;
+    return { simple: targetName(simple), ...(hybrid.hasMedium ? { medium: targetName(medium) } : {}), complex: targetName(complex) };
+  }
+
+  /** Hybrid routing's simple target: what a message of another class gets when the bot's budget is spent. */
+  hybridSimple(complexity: Complexity): ModelChoice | undefined {
+    const hybrid = this.#setup.hybrid;
+    return hybrid && { ...this.#resolve(hybrid.targets.simple), reason: "hybrid", complexity };
   }
 
   /** A model named outside the routing (`provider/model`, or a model of the default provider): the budgets' free model. */

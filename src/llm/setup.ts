@@ -7,6 +7,7 @@
  * kind, and the `providers:` map of the YAML file.
  */
 import type { LlmConfig, ProviderConfig, ProviderKind } from "../config/schema.js";
+import { compilePatterns, defaultComplexPatterns, defaultSimplePatterns, type ComplexityClass, type ComplexityRules } from "./complexity.js";
 
 /** A model of a configured provider: `provider/model` to users. */
 export interface ModelTarget {
@@ -66,6 +67,13 @@ export interface CooldownSetup {
   ms: number;
 }
 
+/** Hybrid routing, compiled: a target per class and the rules that classify. */
+export interface HybridSetup extends ComplexityRules {
+  targets: Record<ComplexityClass, ModelTarget>;
+  /** Whether `medium` was configured (else medium messages go to the simple target). */
+  hasMedium: boolean;
+}
+
 /** Everything the router needs, validated. */
 export interface LlmSetup {
   providers: ProviderSetup[];
@@ -78,6 +86,8 @@ export interface LlmSetup {
   maxAnswerMs: number;
   temperature?: number;
   currency: string;
+  /** Hybrid routing by complexity; undefined when off. */
+  hybrid?: HybridSetup;
 }
 
 /** A setting of `llm` that cannot work; the message names it. */
@@ -181,9 +191,27 @@ export function resolveLlmSetup(llm: LlmConfig): LlmSetup {
     target: strict(route.model, `llm.routes[${index}].model`),
   }));
   const fallback = llm.fallback.map((ref, i) => strict(ref, `llm.fallback[${i}]`));
+  let hybrid: HybridSetup | undefined;
+  if (llm.hybrid) {
+    const h = llm.hybrid;
+    const simple = strict(h.simple, "llm.hybrid.simple");
+    hybrid = {
+      targets: {
+        simple,
+        medium: h.medium !== undefined ? strict(h.medium, "llm.hybrid.medium") : simple,
+        complex: strict(h.complex, "llm.hybrid.complex"),
+      },
+      hasMedium: h.medium !== undefined,
+      simpleMaxTokens: h.simpleMaxTokens,
+      complexMinTokens: h.complexMinTokens,
+      historyWeight: h.historyWeight,
+      simplePatterns: compilePatterns(h.simplePatterns ?? defaultSimplePatterns),
+      complexPatterns: compilePatterns(h.complexPatterns ?? defaultComplexPatterns),
+    };
+  }
 
   // Every model the config points at is one the availability check looks for.
-  for (const target of [defaultTarget, ...routes.map((r) => r.target), ...fallback]) {
+  for (const target of [defaultTarget, ...routes.map((r) => r.target), ...fallback, ...Object.values(hybrid?.targets ?? {})]) {
     const provider = providers.find((p) => p.name === target.provider)!;
     if (!provider.models.includes(target.model)) provider.models.push(target.model);
   }
@@ -198,6 +226,7 @@ export function resolveLlmSetup(llm: LlmConfig): LlmSetup {
     maxAnswerMs: llm.maxAnswerMs,
     temperature: llm.temperature,
     currency: llm.currency,
+    hybrid,
   };
 }
 

@@ -19,6 +19,12 @@ export interface UsageRecord {
   cost?: number;
   /** `provider/model` that answered; counted per model too when set. */
   model?: string;
+  /**
+   * Hybrid routing: the class the message was given, and what answering it
+   * with the complex target would have cost more than it did (negative when
+   * it cost more). Counted per class and model when set, with `model`.
+   */
+  hybrid?: { class: string; saved: number };
   /** Epoch milliseconds; decides the UTC day. @defaultValue now */
   at?: number;
 }
@@ -74,6 +80,12 @@ export class UsageLedger {
     if (usage.model) {
       changes.push({ key: modelCounter(usage.model, at), add: { ...add, requests: 1 }, ttlMs: this.#keepMs });
       changes.push({ key: modelIndex(at), add: { [usage.model]: 1 }, ttlMs: this.#keepMs });
+      if (usage.hybrid) {
+        const route = `${usage.hybrid.class} ${usage.model}`;
+        const fields: Record<string, number> = { saved: usage.hybrid.saved };
+        for (const [name, value] of Object.entries({ ...add, requests: 1 })) fields[`${route}|${name}`] = value;
+        changes.push({ key: hybridCounter(at), add: fields, ttlMs: this.#keepMs });
+      }
     }
     let after: Array<Record<string, number>> = [];
     const outcome = await this.#add(`usage ${usage.userKey}`, changes, (values) => (after = values));
@@ -134,16 +146,41 @@ export class UsageLedger {
     return all.sort((a, b) => b.usage.promptTokens + b.usage.completionTokens - (a.usage.promptTokens + a.usage.completionTokens));
   }
 
+  /**
+   * Hybrid routing's day: counters per class and answering model, busiest
+   * first, and the cost saved against answering everything with the complex target.
+   */
+  async hybridToday(at: number = Date.now()): Promise<{ routes: Array<{ class: string; model: string; usage: DailyUsage }>; saved: number }> {
+    const [fields = {}] = await this.#counters.getAll([hybridCounter(at)]);
+    const routes = new Map<string, Record<string, string>>();
+    for (const [field, value] of Object.entries(fields)) {
+      const bar = field.lastIndexOf("|");
+      if (bar < 0) continue;
+      const route = field.slice(0, bar);
+      routes.set(route, { ...routes.get(route), [field.slice(bar + 1)]: value });
+    }
+    const all = [...routes].map(([route, counters]) => {
+      const space = route.indexOf(" ");
+      return { class: route.slice(0, space), model: route.slice(space + 1), usage: usageOf(counters) };
+    });
+    all.sort((a, b) => b.usage.requests - a.usage.requests);
+    return { routes: all, saved: Number(fields.saved ?? 0) };
+  }
+
   async #read(keys: string[]): Promise<DailyUsage[]> {
     const hashes = await this.#counters.getAll(keys);
-    return hashes.map((fields) => ({
-      requests: Number(fields.requests ?? 0),
-      commands: Number(fields.commands ?? 0),
-      promptTokens: Number(fields.promptTokens ?? 0),
-      completionTokens: Number(fields.completionTokens ?? 0),
-      cost: Number(fields.cost ?? 0),
-    }));
+    return hashes.map(usageOf);
   }
+}
+
+function usageOf(fields: Record<string, string>): DailyUsage {
+  return {
+    requests: Number(fields.requests ?? 0),
+    commands: Number(fields.commands ?? 0),
+    promptTokens: Number(fields.promptTokens ?? 0),
+    completionTokens: Number(fields.completionTokens ?? 0),
+    cost: Number(fields.cost ?? 0),
+  };
 }
 
 function spentOf(fields: Record<string, number>): SpentSoFar {
@@ -174,6 +211,11 @@ function totalCounter(at: number): string {
 
 function modelCounter(model: string, at: number): string {
   return `model:${model}#${utcDay(at)}`;
+}
+
+/** Hybrid routing's counters of a day: `<class> <provider/model>|<counter>` fields, and `saved`. */
+function hybridCounter(at: number): string {
+  return `hybrid#${utcDay(at)}`;
 }
 
 /** The models that answered on a day, as fields of one hash: keys cannot be listed on every backend. */
