@@ -6,6 +6,7 @@ import { checkStart } from "./check.js";
 import { runDoctor } from "./doctor.js";
 import { runShards } from "./shards.js";
 import { listModels } from "./models.js";
+import { pullModel } from "./pull.js";
 import { printRoute } from "./route.js";
 
 const usage = `Usage: parley <command>
@@ -13,7 +14,9 @@ const usage = `Usage: parley <command>
   start      start the bot (as npm start)
   check      exit 0 when the bot could start unattended (valid settings, a platform token); for containers
   doctor     check the configuration, platform tokens, model providers and Redis
-  models     list the models of every configured provider
+  models     list the models of every configured provider, and the model files downloaded
+  pull       download a model file for the embedded provider ahead of time: parley pull [URL | hf:user/repo:quant]
+             (default: EMBEDDED_MODEL, else a small default model), into PARLEY_MODELS_DIR; prints its path
   route      which model would answer a message, and why: parley route "text" [--persona NAME] [--history TOKENS]
   --shards   run every Discord shard of this machine, one bot process each (--shards auto, or a number)
   --version  print the version
@@ -37,6 +40,13 @@ switch (command) {
   case "models":
     process.exitCode = await listModels(process.env, process.stdout);
     break;
+  case "pull": {
+    // Ctrl-C stops the download cleanly: what arrived is kept and the next pull continues it.
+    const stop = new AbortController();
+    process.once("SIGINT", () => stop.abort());
+    process.exitCode = await pullModel(process.argv.slice(3), process.env, process.stdout, process.stderr, { signal: stop.signal });
+    break;
+  }
   case "route":
     process.exitCode = printRoute(process.argv.slice(3), process.env, process.stdout);
     break;
