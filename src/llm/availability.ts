@@ -17,7 +17,7 @@ export interface MissingModel {
 /** One provider's answer to "which models do you have?". */
 export interface ProviderCheck {
   name: string;
-  kind: "ollama" | "openai" | "anthropic";
+  kind: LlmProvider["kind"];
   /** The server answered with a model list. */
   ok: boolean;
   /** What the server lists (empty when it did not answer). */

@@ -46,7 +46,7 @@ export type ChatDelta =
 export interface LlmProvider {
   /** The configured name, e.g. `ollama`, `groq`, `local-gpu`. */
   readonly name: string;
-  readonly kind: "ollama" | "openai" | "anthropic";
+  readonly kind: "ollama" | "openai" | "anthropic" | "embedded";
   /**
    * Streams an answer. Throws `ParleyError` (provider_* / model_not_found /
    * stream_cut) on failure, converted from the client's own errors. Honors
