@@ -6,6 +6,7 @@
  */
 import os from "node:os";
 import { performance } from "node:perf_hooks";
+import { embeddedHeading, embeddedTable, measureEmbedded, readEmbeddedBenchSettings } from "./embedded.js";
 import { fallbackTable, measureFallback, readFallbackSettings } from "./fallback.js";
 import { measureGrowth, type GrowthResult } from "./growth.js";
 import { measureMemories, memoriesTable, readMemoryBenchSettings } from "./memories.js";
@@ -184,6 +185,11 @@ async function main(): Promise<void> {
           `\n   (${processSettings.messages} messages per process over ${processSettings.channels} channels each; ratios to one process)\n`,
       );
       console.log(processesTable(results));
+    }
+    if (settings.suites.includes("embedded")) {
+      const result = await measureEmbedded(readEmbeddedBenchSettings(), progress);
+      console.log(`\n6. ${embeddedHeading(result)}\n`);
+      console.log(embeddedTable(result));
     }
     console.log(`\nTotal ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   } finally {

@@ -21,8 +21,8 @@ export interface BenchSettings {
   growthMessages: number;
   /** Untimed messages per history size before timing starts. @defaultValue 20 (`BENCH_GROWTH_WARMUP`) */
   growthWarmup: number;
-  /** Which benchmarks run. @defaultValue overhead,growth,fallback,memories,processes (`BENCH_SUITES`; processes needs Redis) */
-  suites: Array<"overhead" | "growth" | "fallback" | "memories" | "processes">;
+  /** Which benchmarks run. @defaultValue overhead,growth,fallback,memories,processes,embedded (`BENCH_SUITES`; processes needs Redis) */
+  suites: Array<"overhead" | "growth" | "fallback" | "memories" | "processes" | "embedded">;
 }
 
 type Env = Record<string, string | undefined>;
@@ -36,7 +36,7 @@ export function readSettings(env: Env = process.env): BenchSettings {
     growthSizes: sizes(env, "BENCH_GROWTH_SIZES", [100, 1_000, 10_000, 100_000]),
     growthMessages: count(env, "BENCH_GROWTH_MESSAGES", 200, 1),
     growthWarmup: count(env, "BENCH_GROWTH_WARMUP", 20, 0),
-    suites: choices(env, "BENCH_SUITES", ["overhead", "growth", "fallback", "memories", "processes"] as const),
+    suites: choices(env, "BENCH_SUITES", ["overhead", "growth", "fallback", "memories", "processes", "embedded"] as const),
   };
 }
 
