@@ -1,5 +1,8 @@
 import type { Command } from "../src/core/types.js";
 import { formatCost } from "../src/llm/prices.js";
+import { basename } from "node:path";
+import type { EmbeddedModelInfo } from "../src/llm/embedded.js";
+import { formatBytes } from "../src/llm/model-files.js";
 import type { ProviderHealth } from "../src/llm/router.js";
 import { targetName } from "../src/llm/setup.js";
 import { plural } from "../src/core/wording.js";
@@ -80,9 +83,20 @@ function describeProvider(h: ProviderHealth): string {
   }
   if (h.coolingDownMs > 0) parts.push(`skipped for ${Math.ceil(h.coolingDownMs / 1000)} s after repeated failures`);
   if (h.loadedModels && h.loadedModels.length > 0) parts.push(`kept loaded: ${h.loadedModels.join(", ")}`);
+  if (h.embedded) parts.push(describeEmbedded(h.embedded));
   return `${h.name}: ${parts.join("; ")}`;
 }
 
+/** An embedded model: its file and size, its context, and how it has been answering. */
+function describeEmbedded(m: EmbeddedModelInfo): string {
+  const parts = [`runs ${basename(m.file)}${m.sizeBytes !== undefined ? ` (${formatBytes(m.sizeBytes)})` : ""} in the bot`];
+  if (m.contextTokens !== undefined) parts.push(`context ${m.contextTokens.toLocaleString("en")} tokens`);
+  else if (!m.loaded) parts.push("loaded at the first message");
+  parts.push(plural(m.answers, "answer"));
+  if (m.medianAnswerMs !== undefined) parts.push(`median ${Math.round(m.medianAnswerMs).toLocaleString("en")} ms per answer`);
+  if (m.running + m.waiting > 0) parts.push(`${m.running} writing, ${m.waiting} waiting`);
+  return parts.join(", ");
+}
 
 function formatUptime(ms: number): string {
   const s = Math.floor(ms / 1000);

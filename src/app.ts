@@ -107,6 +107,7 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
     await Promise.allSettled(started.map((a) => a.stop()));
     await health?.close();
     await stores.close();
+    await llm.close();
     throw e;
   }
 
@@ -135,6 +136,8 @@ export async function startApp({ config, log, adapters }: AppOptions): Promise<A
         }
         await stores.close();
         await health?.close();
+        // An embedded model's memory is freed, so a test or host that started the app in-process can start another.
+        await llm.close();
       })();
       return stopping;
     },

@@ -39,6 +39,12 @@ const envPaths: Record<string, string> = {
   LLM_HYBRID_MEDIUM: "llm.hybrid.medium",
   LLM_HYBRID_COMPLEX: "llm.hybrid.complex",
   LLM_SHOW_MODEL: "llm.showModel",
+  EMBEDDED_MODEL: "llm.embeddedModel",
+  EMBEDDED_THREADS: "embedded.threads",
+  EMBEDDED_MAX_TOKENS: "embedded.maxTokens",
+  EMBEDDED_SEQUENCES: "embedded.sequences",
+  EMBEDDED_MAX_WAIT_MS: "embedded.maxWaitMs",
+  EMBEDDED_CONTEXT_TOKENS: "embedded.contextTokens",
   LLM_TEMPERATURE: "llm.temperature",
   OLLAMA_HOST: "llm.ollamaHost",
   OLLAMA_KEEP_ALIVE: "llm.keepAlive",
@@ -125,7 +131,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
   }
   readProviderKeys(config, env);
   try {
-    resolveLlmSetup(config.llm);
+    resolveLlmSetup(config.llm, config.embedded);
   } catch (e) {
     if (e instanceof LlmSetupError) throw new ConfigError(e.message);
     throw e;
@@ -187,7 +193,7 @@ function readConfigFile(env: Env): Record<string, unknown> {
 }
 
 // `.perMinute` and its siblings, but not `personaDir`.
-const numericPaths = /(Ms|Sec|Hours|Port|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|maxContextTokens|temperature|daily\w+)$/;
+const numericPaths = /(Ms|Sec|Hours|Port|^embedded\.\w+|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|maxContextTokens|temperature|daily\w+)$/;
 const booleanPaths = /^(access\.(telegram\.private|discord\.dms|leaveUnlisted)|llm\.showModel)$/;
 
 function coerce(path: string, value: string, variable: string): unknown {

@@ -38,7 +38,7 @@ function listOf(value: unknown): unknown {
   return typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value;
 }
 
-export const providerKinds = ["ollama", "openai", "openrouter", "groq", "anthropic"] as const;
+export const providerKinds = ["ollama", "openai", "openrouter", "groq", "anthropic", "embedded"] as const;
 
 /** Ollama `keep_alive`: `ram`, `ssd`, `none`, a Go duration (`10m`, `1h30m`, `90s`, `-1` = forever), or seconds. */
 const keepAliveSchema = z.union([
@@ -64,8 +64,18 @@ const priceSchema = z
 
 const providerSchema = z
   .object({
-    /** `ollama` (Ollama's own API), `openai` (OpenAI and every compatible server) or `anthropic` (Anthropic's Messages API). */
-    kind: z.enum(["ollama", "openai", "anthropic"]),
+    /**
+     * `ollama` (Ollama's own API), `openai` (OpenAI and every compatible
+     * server), `anthropic` (Anthropic's Messages API) or `embedded` (a GGUF
+     * model run inside the bot).
+     */
+    kind: z.enum(["ollama", "openai", "anthropic", "embedded"]),
+    /**
+     * Embedded only: the model, a `.gguf` file, an `https://…/x.gguf` URL or
+     * an `hf:` URI (downloaded once into `PARLEY_MODELS_DIR`).
+     * @defaultValue `llm.embeddedModel`, else the default small model
+     */
+    model: z.string().trim().min(1).optional(),
     /**
      * Base URL. Ollama: the server root (`http://127.0.0.1:11434`; default
      * `llm.ollamaHost`). OpenAI-compatible: including the version
@@ -104,7 +114,11 @@ const providerSchema = z
      * (`stream_options`). Turn off for servers that reject it. @defaultValue true
      */
     streamUsage: z.boolean().default(true),
-    /** Anthropic only: the longest answer, in tokens (`max_tokens`, which Anthropic requires). @defaultValue 1024 */
+    /**
+     * Anthropic and embedded only: the longest answer, in tokens (`max_tokens`,
+     * which Anthropic requires; a small embedded model may never stop by itself).
+     * @defaultValue 1024 (Anthropic), `embedded.maxTokens` (embedded)
+     */
     maxTokens: positiveInt.optional(),
   })
   .strict();
@@ -222,6 +236,12 @@ const llmSchema = z
     openaiBaseUrl: z.preprocess(withScheme, httpUrl).optional(),
     /** Base URL of Anthropic's API, without `/v1` (a proxy). @defaultValue `https://api.anthropic.com` */
     anthropicBaseUrl: z.preprocess(withScheme, httpUrl).optional(),
+    /**
+     * The model of `LLM_PROVIDER=embedded` (and of embedded providers that
+     * name none): a `.gguf` file, an `https://…/x.gguf` URL or an `hf:` URI.
+     * @defaultValue the default small model (see `npx parley pull`)
+     */
+    embeddedModel: z.string().trim().min(1).optional(),
     /** API key for `openai`, `openrouter`, `groq`, `anthropic` (from the environment only). */
     apiKey: z.string().optional(),
     /** Longest wait for the first token, and between tokens, in milliseconds. @defaultValue 60_000 */
@@ -455,9 +475,30 @@ function checkShards(discord: { shardCount?: number | "auto"; shards?: number[] 
 }
 
 /** The whole configuration, every default applied; unknown keys are refused. */
+/** How embedded models run (`kind: embedded`, `LLM_PROVIDER=embedded`). */
+const embeddedSchema = z
+  .object({
+    /** CPU threads evaluating tokens. @defaultValue the cores the machine has */
+    threads: positiveInt.optional(),
+    /** The longest answer, in tokens: a small model may never stop by itself. @defaultValue 512 */
+    maxTokens: positiveInt.default(512),
+    /** Answers one loaded model writes at once (each needs memory for its context). @defaultValue 1 */
+    sequences: positiveInt.max(64).default(1),
+    /**
+     * Longest wait for a free answer slot, in milliseconds; a message that
+     * would wait longer goes to the next model of the fallback chain. @defaultValue 30_000
+     */
+    maxWaitMs: nonNegativeInt.default(30_000),
+    /** Tokens of context per answer, prompt and answer together. @defaultValue as much as memory allows, up to the model's own length */
+    contextTokens: positiveInt.optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     llm: llmSchema.default(() => llmSchema.parse({})),
+    /** How models run inside the bot (`kind: embedded`). */
+    embedded: embeddedSchema.default(() => embeddedSchema.parse({})),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     /** Who may use the bot. Unset lists: everyone. */
     access: accessSchema.default(() => accessSchema.parse({})),
@@ -504,3 +545,4 @@ export type AccessConfig = Config["access"];
 export type BudgetsConfig = Config["budgets"];
 export type ProviderConfig = z.infer<typeof providerSchema>;
 export type ProviderKind = (typeof providerKinds)[number];
+export type EmbeddedConfig = z.infer<typeof embeddedSchema>;

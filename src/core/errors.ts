@@ -31,16 +31,23 @@ export class ParleyError extends Error {
   readonly retryable: boolean;
   /** How long the other side asked us to wait, when it said. */
   readonly retryAfterMs?: number;
+  /**
+   * The model works but is occupied with other answers (an embedded model's
+   * line is full): the next model of the chain answers at once, and the
+   * provider is not counted as failing.
+   */
+  readonly busy: boolean;
 
   constructor(
     readonly code: ErrorCode,
     userMessage: string,
-    options: { cause?: unknown; retryable?: boolean; retryAfterMs?: number; detail?: string } = {},
+    options: { cause?: unknown; retryable?: boolean; retryAfterMs?: number; detail?: string; busy?: boolean } = {},
   ) {
     super(options.detail ?? userMessage, { cause: options.cause });
     this.userMessage = userMessage;
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
+    this.busy = options.busy ?? false;
   }
 }
 

@@ -30,6 +30,7 @@ export function coolingDown(provider: string, lastProblem: ParleyError | undefin
 
 /** Why a model did not answer, in the few words of a fallback note. */
 function reasonOf(error: ParleyError): string {
+  if (error.busy) return "was busy with other answers";
   switch (error.code) {
     case "model_not_found":
       return "was not found";

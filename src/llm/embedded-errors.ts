@@ -87,7 +87,7 @@ export function runtimeError(ctx: EmbeddedCallContext, e: unknown): ParleyError 
   });
 }
 
-/** Every sequence is answering and the line is too long: retryable, so the router tries again or asks the next model. */
+/** Every sequence is answering and the line is too long: busy, so the router asks the next model at once. */
 export function busyError(ctx: EmbeddedCallContext, reason: BusyReason): ParleyError {
   const why =
     reason.kind === "queue_full"
@@ -97,6 +97,7 @@ export function busyError(ctx: EmbeddedCallContext, reason: BusyReason): ParleyE
         : `busy: no free sequence within maxWaitMs ${reason.maxWaitMs}`;
   return new ParleyError("provider_unavailable", `The embedded model ${ctx.model} is busy with other answers.`, {
     retryable: true,
+    busy: true,
     detail: detail(ctx, why),
   });
 }

@@ -36,6 +36,8 @@ export interface EmbeddedProviderOptions {
   name: string;
   /** The model: a `.gguf` file, absolute or relative to the working directory. */
   file: string;
+  /** The model's name, which calls ask for (`provider/name` in the config). @defaultValue the file's name without `.gguf` */
+  model?: string;
   /**
    * Longest silence of the model, in milliseconds: until the first token
    * (reading the prompt included), and between two tokens. Loading the
@@ -58,8 +60,9 @@ export interface EmbeddedProviderOptions {
    */
   maxWaitMs?: number;
   /**
-   * Tokens each sequence's context holds, prompt and answer together.
-   * Older turns are dropped when a conversation does not fit.
+   * Most tokens each sequence's context holds, prompt and answer together
+   * (fewer when memory or the model's own length is less). Older turns are
+   * dropped when a conversation does not fit.
    * @defaultValue node-llama-cpp's `auto`: as many as memory allows, up to the model's training context
    */
   contextTokens?: number;
@@ -132,7 +135,7 @@ function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> 
 /** A provider running the model in `options.file`; nothing is loaded before the first call. */
 export function createEmbeddedProvider(options: EmbeddedProviderOptions): EmbeddedProvider {
   const file = path.resolve(options.file);
-  const model = embeddedModelName(options.file);
+  const model = options.model ?? embeddedModelName(options.file);
   const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
   const threads = options.threads ?? os.availableParallelism();
   const sequences = options.sequences ?? 1;
@@ -178,7 +181,8 @@ export function createEmbeddedProvider(options: EmbeddedProviderOptions): Embedd
       const context = await shared.model.createContext({
         sequences,
         threads,
-        ...(options.contextTokens !== undefined ? { contextSize: options.contextTokens } : {}),
+        // At most this many: as many as memory allows up to the model's own length, never past it.
+        ...(options.contextTokens !== undefined ? { contextSize: { max: options.contextTokens } } : {}),
       });
       return { shared, context, maxTokens, trainContextTokens: shared.model.trainContextSize };
     } catch (e) {
@@ -314,5 +318,10 @@ export function createEmbeddedProvider(options: EmbeddedProviderOptions): Embedd
     return closed;
   }
 
-  return { name: options.name, kind: "embedded", chat, models, describe, close };
+  /** The context an answer gets, once the model is loaded: from then on the prompt is fitted to it. */
+  async function contextTokens(): Promise<number | undefined> {
+    return loaded?.context.contextSize;
+  }
+
+  return { name: options.name, kind: "embedded", chat, models, describe, close, contextTokens };
 }

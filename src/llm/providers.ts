@@ -5,6 +5,8 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { createAnthropicProvider } from "./anthropic.js";
+import { createEmbeddedProvider } from "./embedded.js";
+import { embeddedModelFile } from "./embedded-setup.js";
 import { checkProviders, type ProviderCheck } from "./availability.js";
 import { createOllamaProvider } from "./ollama.js";
 import { createOpenAiProvider } from "./openai.js";
@@ -20,7 +22,7 @@ interface BuiltProvider {
 }
 
 /** The client for one provider's settings. */
-function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider {
+function createProvider(setup: ProviderSetup, log?: Logger, env: Record<string, string | undefined> = process.env): LlmProvider {
   if (setup.kind === "ollama") {
     return createOllamaProvider({
       name: setup.name,
@@ -29,6 +31,23 @@ function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider {
       keepAlive: setup.keepAlive,
       contextTokens: setup.contextTokens,
       maxContextTokens: setup.maxContextTokens,
+      log,
+    });
+  }
+  if (setup.kind === "embedded") {
+    const ref = setup.modelRef!;
+    return createEmbeddedProvider({
+      name: setup.name,
+      // Not downloaded yet (`parley models`, `parley doctor`): the call says the file is missing.
+      file: embeddedModelFile(ref, env) ?? ref,
+      model: setup.models[0],
+      timeoutMs: setup.timeoutMs,
+      maxTokens: setup.maxTokens,
+      threads: setup.embedded?.threads,
+      sequences: setup.embedded?.sequences,
+      maxWaitMs: setup.embedded?.maxWaitMs,
+      // A model's own length can be far more than memory allows: at most llm.maxContextTokens unless set.
+      contextTokens: setup.embedded?.contextTokens ?? setup.maxContextTokens,
       log,
     });
   }
@@ -57,7 +76,7 @@ function createProvider(setup: ProviderSetup, log?: Logger): LlmProvider {
  * `LlmSetupError` on settings `loadConfig` would have refused.
  */
 function buildProviders(config: Config, log?: Logger): { setup: LlmSetup; providers: BuiltProvider[] } {
-  const setup = resolveLlmSetup(config.llm);
+  const setup = resolveLlmSetup(config.llm, config.embedded);
   return { setup, providers: setup.providers.map((p) => ({ provider: createProvider(p, log), setup: p })) };
 }
 

@@ -8,6 +8,7 @@ import { coolingDown, giveUp, noteFor, type Failure } from "./chain-failures.js"
 import { LatencyWindow } from "./latency.js";
 import type { ModelMetrics } from "../metrics/model-metrics.js";
 import { classify, type Complexity } from "./complexity.js";
+import type { EmbeddedModelInfo, EmbeddedProvider } from "./embedded.js";
 import { costOf } from "./prices.js";
 import { parseTarget, targetName, unloadsAtOnce, type LlmSetup, type ModelTarget, type ProviderSetup } from "./setup.js";
 import type { ChatDelta, ChatMessage, LlmProvider, TokenUsage } from "./types.js";
@@ -46,6 +47,8 @@ export interface ProviderHealth extends ProviderCheck {
   coolingDownMs: number;
   /** Ollama with `maxLoadedModels`: the models we keep loaded, least recently used first. */
   loadedModels?: string[];
+  /** Embedded: the model file, its size and context, and its answers so far. */
+  embedded?: EmbeddedModelInfo;
 }
 
 /** A routing rule as `status` shows it. */
@@ -262,14 +265,14 @@ export class ModelRouter {
           } catch (e) {
             if (!isParleyError(e)) throw e;
             if (e.code !== "stopped") this.#metrics?.callFailed(target.provider, target.model, e.code);
-            if (TRANSIENT.has(e.code)) {
+            if (TRANSIENT.has(e.code) && !e.busy) {
               slot.breaker.failed();
               slot.lastProblem = e;
             }
             if (shown.text || signal.aborted) throw e;
             this.#log.warn({ provider: target.provider, model: target.model, code: e.code, attempt, detail: e.message }, "model call failed");
             failures.push({ target, error: e });
-            if (!e.retryable || lastHope) break;
+            if (!e.retryable || lastHope || e.busy) break;
             if (e.retryAfterMs !== undefined && e.retryAfterMs > this.#setup.retry.maxDelayMs) {
               // Waiting that long would keep the user waiting: stay away and let the next model answer.
               slot.breaker.holdOff(e.retryAfterMs);
@@ -344,16 +347,25 @@ export class ModelRouter {
   /** Asks every provider for its models, and adds how each has been doing. */
   async health(timeoutMs = 3000): Promise<ProviderHealth[]> {
     const checks = await checkProviders(this.#entries(), timeoutMs);
-    return checks.map((check) => {
-      const slot = this.#slots.get(check.name)!;
-      return {
-        ...check,
-        medianLatencyMs: slot.latency.median(),
-        latencySamples: slot.latency.count,
-        coolingDownMs: slot.breaker.waitMs(),
-        loadedModels: slot.warm?.list(),
-      };
-    });
+    return Promise.all(
+      checks.map(async (check) => {
+        const slot = this.#slots.get(check.name)!;
+        const provider = slot.provider as Partial<EmbeddedProvider>;
+        return {
+          ...check,
+          medianLatencyMs: slot.latency.median(),
+          latencySamples: slot.latency.count,
+          coolingDownMs: slot.breaker.waitMs(),
+          loadedModels: slot.warm?.list(),
+          embedded: provider.kind === "embedded" ? await provider.describe?.() : undefined,
+        };
+      }),
+    );
+  }
+
+  /** Frees what providers hold in this process (an embedded model's memory). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#slots.values()].map((slot) => (slot.provider as Partial<EmbeddedProvider>).close?.()));
   }
 
   /**

@@ -6,7 +6,8 @@
  * `LLM_MODEL`, `OLLAMA_HOST`...), which becomes one provider named after its
  * kind, and the `providers:` map of the YAML file.
  */
-import type { LlmConfig, ProviderConfig, ProviderKind } from "../config/schema.js";
+import type { EmbeddedConfig, LlmConfig, ProviderConfig, ProviderKind } from "../config/schema.js";
+import { DEFAULT_EMBEDDED_MODEL } from "./model-files.js";
 import { compilePatterns, defaultComplexPatterns, defaultSimplePatterns, type ComplexityClass, type ComplexityRules } from "./complexity.js";
 
 /** A model of a configured provider: `provider/model` to users. */
@@ -24,7 +25,7 @@ export interface ModelPrice {
 /** One provider, every default applied. */
 export interface ProviderSetup {
   name: string;
-  kind: "ollama" | "openai" | "anthropic";
+  kind: "ollama" | "openai" | "anthropic" | "embedded";
   baseUrl: string;
   /** Resolved from the environment; never shown or logged. */
   apiKey?: string;
@@ -43,8 +44,12 @@ export interface ProviderSetup {
   prices: Record<string, ModelPrice>;
   /** OpenAI-compatible: send `stream_options.include_usage`. */
   streamUsage: boolean;
-  /** Anthropic: `max_tokens` of each call, the longest answer in tokens. */
+  /** Anthropic and embedded: the longest answer in tokens (`max_tokens` for Anthropic). */
   maxTokens?: number;
+  /** Embedded: the model as configured (a `.gguf` path, a URL or an `hf:` URI); `models` holds its name. */
+  modelRef?: string;
+  /** Embedded: how the model runs. */
+  embedded?: Omit<EmbeddedConfig, "maxTokens">;
 }
 
 /** A routing rule, compiled. */
@@ -96,7 +101,7 @@ export class LlmSetupError extends Error {
 }
 
 /** Where each hosted provider of the single-provider setup lives, and its default model. */
-const hostedPresets: Record<Exclude<ProviderKind, "ollama">, { baseUrl: string; model: string }> = {
+const hostedPresets: Record<Exclude<ProviderKind, "ollama" | "embedded">, { baseUrl: string; model: string }> = {
   openai: { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini" },
   openrouter: { baseUrl: "https://openrouter.ai/api/v1", model: "openai/gpt-4o-mini" },
   groq: { baseUrl: "https://api.groq.com/openai/v1", model: "llama-3.1-8b-instant" },
@@ -159,8 +164,8 @@ export function parseTarget(ref: string, providers: ReadonlySet<string>, default
 }
 
 /** Builds and checks the setup; throws {@link LlmSetupError} naming the first bad setting. */
-export function resolveLlmSetup(llm: LlmConfig): LlmSetup {
-  const providers = llm.providers ? fromProviderMap(llm) : [singleProvider(llm)];
+export function resolveLlmSetup(llm: LlmConfig, embedded: EmbeddedConfig = { maxTokens: 512, sequences: 1, maxWaitMs: 30_000 }): LlmSetup {
+  const providers = llm.providers ? fromProviderMap(llm, embedded) : [singleProvider(llm, embedded)];
   const names = new Set(providers.map((p) => p.name));
   const have = `configured: ${[...names].join(", ")}`;
   const strict = (ref: string, setting: string): ModelTarget => {
@@ -231,7 +236,11 @@ export function resolveLlmSetup(llm: LlmConfig): LlmSetup {
 }
 
 /** `LLM_PROVIDER` and friends: one provider, named after its kind. */
-function singleProvider(llm: LlmConfig): ProviderSetup {
+function singleProvider(llm: LlmConfig, embedded: EmbeddedConfig): ProviderSetup {
+  if (llm.provider === "embedded") {
+    // LLM_MODEL names the model too, as for every other provider, when EMBEDDED_MODEL does not.
+    return embeddedProvider("embedded", llm.embeddedModel ?? llm.model ?? DEFAULT_EMBEDDED_MODEL, undefined, llm, embedded);
+  }
   if (llm.provider === "ollama") {
     return {
       name: "ollama",
@@ -263,22 +272,59 @@ function singleProvider(llm: LlmConfig): ProviderSetup {
   };
 }
 
-function fromProviderMap(llm: LlmConfig): ProviderSetup[] {
+function fromProviderMap(llm: LlmConfig, embedded: EmbeddedConfig): ProviderSetup[] {
   const entries = Object.entries(llm.providers ?? {});
   if (entries.length === 0) throw new LlmSetupError("llm.providers: name at least one provider, or remove the empty map.");
-  return entries.map(([name, p]) => providerFrom(name, p, llm));
+  return entries.map(([name, p]) => providerFrom(name, p, llm, embedded));
+}
+
+/**
+ * A model run in the bot: one model per provider, named after its file
+ * (`Qwen2.5-1.5B-Instruct-Q4_K_M` for `…/Qwen2.5-1.5B-Instruct-Q4_K_M.gguf`),
+ * which is how routes, personas and the fallback chain name it.
+ */
+function embeddedProvider(name: string, ref: string, p: ProviderConfig | undefined, llm: LlmConfig, embedded: EmbeddedConfig): ProviderSetup {
+  const { maxTokens, ...running } = embedded;
+  return {
+    name,
+    kind: "embedded",
+    baseUrl: "",
+    timeoutMs: p?.timeoutMs ?? llm.timeoutMs,
+    models: [embeddedModelName(ref)],
+    modelRef: ref,
+    contextTokens: {},
+    maxContextTokens: llm.maxContextTokens,
+    prices: p?.prices ?? {},
+    streamUsage: false,
+    maxTokens: p?.maxTokens ?? maxTokens,
+    embedded: running,
+  };
+}
+
+/** The name of the model `ref` points at: its file name without `.gguf` (`hf:user/repo:Q4_K_M` → `repo-Q4_K_M`). */
+export function embeddedModelName(ref: string): string {
+  const withoutQuery = ref.trim().replace(/[?#].*$/, "");
+  const last = withoutQuery.split(/[\\/]/).filter(Boolean).at(-1) ?? withoutQuery;
+  const name = last.replace(/^hf:/i, "").replace(/\.gguf$/i, "").replace(/:/g, "-");
+  return name || "model";
 }
 
 /** Provider names appear in `provider/model` references, so they hold no slash. */
 const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
-function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig): ProviderSetup {
+function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig, embedded: EmbeddedConfig): ProviderSetup {
   const at = `llm.providers.${name}`;
   if (!PROVIDER_NAME.test(name)) {
     throw new LlmSetupError(`${at}: a provider name is up to 32 letters, digits, '.', '_' or '-' (no '/'), starting with a letter or digit.`);
   }
+  if (p.kind === "embedded") {
+    if (p.baseUrl !== undefined || p.apiKeyEnv !== undefined) throw new LlmSetupError(`${at}: an embedded model runs in the bot: it has no baseUrl or key; name its file, URL or hf: URI in model.`);
+    if (p.models.length > 0) throw new LlmSetupError(`${at}.models: an embedded provider runs one model; name its file, URL or hf: URI in model.`);
+    return embeddedProvider(name, p.model ?? llm.embeddedModel ?? DEFAULT_EMBEDDED_MODEL, p, llm, embedded);
+  }
+  if (p.model !== undefined) throw new LlmSetupError(`${at}.model: only embedded providers take a model file; list the models of this provider in models.`);
   if (p.kind !== "anthropic" && p.maxTokens !== undefined) {
-    throw new LlmSetupError(`${at}.maxTokens: only providers of kind anthropic are told the longest answer.`);
+    throw new LlmSetupError(`${at}.maxTokens: only providers of kind anthropic or embedded are told the longest answer.`);
   }
   if (p.kind !== "ollama") {
     if (p.keepAlive !== undefined) throw new LlmSetupError(`${at}.keepAlive: only providers of kind ollama keep models loaded.`);

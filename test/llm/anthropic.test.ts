@@ -419,7 +419,7 @@ describe("anthropic provider: configuration", () => {
     expect(claude).toMatchObject({ kind: "anthropic", baseUrl: "https://api.anthropic.com", apiKey: API_KEY, maxTokens: 300 });
     expect(plain!.maxTokens).toBe(1024);
     expect(() => fromFile({ gpt: { kind: "openai", models: ["gpt-4o-mini"], maxTokens: 300 } })).toThrow(
-      new ConfigError("llm.providers.gpt.maxTokens: only providers of kind anthropic are told the longest answer."),
+      new ConfigError("llm.providers.gpt.maxTokens: only providers of kind anthropic or embedded are told the longest answer."),
     );
     expect(() => fromFile({ claude: { kind: "anthropic", models: [MODEL], keepAlive: "ram" } })).toThrow(/keepAlive: only providers of kind ollama/);
   });

@@ -151,7 +151,7 @@ describe("start-up refusals name the setting", () => {
   it("Ollama-only settings on an OpenAI-compatible provider, unknown kinds and keys", () => {
     const keepAlive = { ...twoProviders, providers: { ...twoProviders.providers, groq: { ...twoProviders.providers.groq, keepAlive: "ram" } } };
     expect(refusal(keepAlive, env)).toBe("llm.providers.groq.keepAlive: only providers of kind ollama keep models loaded.");
-    expect(refusal({ providers: { x: { kind: "anthropic" } } })).toMatch(/^Invalid setting llm\.providers\.x\.kind/);
+    expect(refusal({ providers: { x: { kind: "bedrock" } } })).toMatch(/^Invalid setting llm\.providers\.x\.kind/);
     expect(refusal({ providers: { x: { kind: "ollama", modle: ["a"] } } })).toBe("Unknown setting in llm.providers.x: modle.");
     expect(refusal({ providers: { "a/b": { kind: "ollama" } } })).toMatch(/^llm\.providers\.a\/b: a provider name is .*\(no '\/'\)/);
   });
