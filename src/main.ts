@@ -7,6 +7,8 @@ import { createConsoleAdapter, type ConsoleAdapter } from "./adapters/console/in
 import { createLogger } from "./log.js";
 import { loadDotEnv } from "./env-file.js";
 import { countMessages, noInputExitCode, noInputNotice } from "./no-input.js";
+import { chooseFirstRunModel } from "./first-run.js";
+import { downloadEmbeddedModels } from "./llm/embedded-setup.js";
 
 /** The adapters whose tokens are set; the console when none is (or `--console`). */
 async function chooseAdapters(config: Config): Promise<Adapter[]> {
@@ -92,6 +94,18 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  // Nothing configured and no Ollama answering: the default small model, inside the bot, or a word on how to get one.
+  const firstRun = await chooseFirstRunModel(process.env, config, { input: process.stdin, output: process.stderr });
+  if (firstRun.use === "none") {
+    process.stderr.write(firstRun.message);
+    process.exit(noInputExitCode);
+  }
+  if (firstRun.use === "embedded") {
+    config.llm.provider = "embedded";
+    config.llm.embeddedModel = firstRun.model;
+  }
+  // A model given by URL or hf: URI is downloaded once, before the bot answers; later starts find it.
+  if (!(await downloadEmbeddedModels(config, process.env, process.stderr))) process.exit(1);
   const secrets = configSecrets(config);
   const adapters = await chooseAdapters(config);
   // Whether the terminal said anything: with no token and no input there is nothing to do.
