@@ -24,6 +24,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY personas ./personas
+# Embedded models are downloaded here (the default PARLEY_MODELS_DIR for the node user); Compose keeps it on a volume.
+RUN mkdir -p /home/node/.cache/parley/models && chown -R node:node /home/node/.cache
 USER node
 EXPOSE 8081
 # The slim image has no curl: node's own fetch asks /healthz.
