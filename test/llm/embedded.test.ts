@@ -28,7 +28,9 @@ const TIMEOUT_MS = 5_000;
 const LONG_ANSWER_TOKENS = 400;
 
 function provider(extra: Partial<EmbeddedProviderOptions> = {}): EmbeddedProvider {
-  const p = createEmbeddedProvider({ name: "local", file: modelFile, timeoutMs: TIMEOUT_MS, maxTokens: 24, ...extra });
+  // One thread: the test files run side by side on two cores, and llama.cpp's threads wait by spinning, so two
+  // threads on a busy machine are many times slower than one.
+  const p = createEmbeddedProvider({ name: "local", file: modelFile, timeoutMs: TIMEOUT_MS, maxTokens: 24, threads: 1, ...extra });
   made.push(p);
   return p;
 }

@@ -40,10 +40,12 @@ afterEach(async () => {
 
 /** Generous: loading the model on a busy machine takes a second or two, and these tests are not about time. */
 const slow = { timeoutMs: 60_000 };
+/** One thread: test files run side by side on two cores, and llama.cpp's spinning threads crowd each other out. */
+const oneThread = { embedded: { threads: 1 } };
 
 describe("the embedded provider in the bot", () => {
   it("answers with LLM_PROVIDER=embedded and EMBEDDED_MODEL, records its own token counts, and shows itself in status", async () => {
-    bot = await startTestApp({ PARLEY_CONFIG: "", LLM_PROVIDER: "embedded", EMBEDDED_MODEL: modelFile, EMBEDDED_MAX_TOKENS: "12", LLM_TIMEOUT_MS: "60000", TOKENS_PER_DAY: "0" });
+    bot = await startTestApp({ PARLEY_CONFIG: "", LLM_PROVIDER: "embedded", EMBEDDED_MODEL: modelFile, EMBEDDED_MAX_TOKENS: "12", EMBEDDED_THREADS: "1", LLM_TIMEOUT_MS: "60000", TOKENS_PER_DAY: "0" });
     const answer = await bot.say("hello there", { user: "1" });
     expect(answer.trim().length).toBeGreaterThan(0);
     expect(answer).not.toMatch(/couldn't|could not|error/i);
@@ -73,7 +75,7 @@ describe("the embedded provider in the bot", () => {
       },
       default: "local/llama3.2",
       routes: [{ maxChars: 10, model: "inside/tiny" }],
-    });
+    }, {}, oneThread);
     expect((await bot.say("hi", { user: "1" })).trim().length).toBeGreaterThan(0);
     expect(chatCalls(ollama.requests)).toHaveLength(0);
     expect(await bot.say("a longer question than ten characters", { user: "1" })).toMatch(/^Echo: /);
@@ -92,7 +94,7 @@ describe("the embedded provider in the bot", () => {
         fallback: ["local/llama3.2"],
       },
       {},
-      { embedded: { sequences: 1, maxWaitMs: 0 } },
+      { embedded: { threads: 1, sequences: 1, maxWaitMs: 0 } },
     );
     // Loaded once, so both calls below meet a model that is ready.
     await bot.say("warm up", { user: "1", channel: "-1001" });
@@ -119,7 +121,7 @@ describe("the embedded provider in the bot", () => {
       },
       default: "local/llama3.2",
       hybrid: { simple: "inside/tiny", complex: "local/llama3.2" },
-    });
+    }, {}, oneThread);
     expect(await bot.say("hello!", { user: "1" })).not.toMatch(/^Echo: /);
     expect(await bot.say("explain step by step why the sky is blue", { user: "1" })).toMatch(/^Echo: /);
     expect(modelsAsked(ollama.requests)).toEqual(["llama3.2"]);
