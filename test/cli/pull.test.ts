@@ -10,17 +10,20 @@ import { listModels } from "../../src/cli/models.js";
 import { pullModel } from "../../src/cli/pull.js";
 import { startModelServer, type FakeModelServer } from "../fakes/model-server.js";
 import { startFakeOllama, type FakeOllama } from "../fakes/ollama.js";
-import { botEnv } from "../support/bot-process.js";
+import { botEnv, builtCli } from "../support/bot-process.js";
 import { tinyGguf } from "../support/tiny-gguf.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const model = tinyGguf({ blockCount: 1 });
 
-/** Runs `parley <args>` the way `npx parley` does: through bin/parley.mjs. */
-function parley(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+/**
+ * Runs `parley <args>` in a child process: through bin/parley.mjs (tsx, what `npx parley` runs) when `viaBin`,
+ * else the same commands transpiled once for the tests (a second less of start-up each).
+ */
+function parley(args: string[], env: Record<string, string>, viaBin = false): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     // Not run from the root: a developer's .env there would be read.
-    const child = spawn(process.execPath, [join(root, "bin/parley.mjs"), ...args], { cwd: join(root, "test/support"), env });
+    const child = spawn(process.execPath, [viaBin ? join(root, "bin/parley.mjs") : builtCli, ...args], { cwd: join(root, "test/support"), env });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d));
@@ -67,7 +70,7 @@ describe("parley pull and the downloaded files in parley models", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("downloads a URL through bin/parley.mjs, showing progress, and prints the file's path", async () => {
+  it("downloads a URL with parley pull in a child process, showing progress, and prints the file's path", async () => {
     const url = server.serve("/pull/tiny-chat.gguf", { bytes: model });
     const { code, out, err } = await parley(["pull", url], botEnv({ PARLEY_MODELS_DIR: dir }));
     expect(err).toContain(`Downloading ${url} into ${dir}`);

@@ -5,7 +5,7 @@ import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { printRoute } from "../../src/cli/route.js";
-import { botEnv } from "../support/bot-process.js";
+import { botEnv, builtCli } from "../support/bot-process.js";
 import { writeConfig, writePersonas } from "../routing/support.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -59,9 +59,9 @@ describe("parley route", () => {
     expect(route(["hi"], { PARLEY_CONFIG: "", LLM_HYBRID_SIMPLE: "ollama/a" })).toMatchObject({ code: 1, out: expect.stringMatching(/^configuration: .*llm\.hybrid\.complex/) });
   });
 
-  it("runs as npx parley route", async () => {
+  it("runs as a command of parley", async () => {
     const env = botEnv({ PARLEY_CONFIG: hybridConfig(), HOSTED_KEY: "sk-test" });
-    const child = spawn(process.execPath, [join(root, "bin/parley.mjs"), "route", "good morning"], { cwd: join(root, "test/support"), env });
+    const child = spawn(process.execPath, [builtCli, "route", "good morning"], { cwd: join(root, "test/support"), env });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += String(d)));
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));

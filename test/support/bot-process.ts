@@ -8,6 +8,8 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 export const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 /** The bot's entry point as test/support/build-bot.ts transpiled it (the Docker image's `dist/src/main.js`, from esbuild). */
 const builtMain = join(root, "node_modules/.cache/parley-test-bot/src/main.js");
+/** `parley`'s commands, transpiled the same way (what bin/parley.mjs runs through tsx). */
+export const builtCli = join(root, "node_modules/.cache/parley-test-bot/src/cli/main.js");
 /** The bot's working folder unless a test names one: the developer's .env and parley.yaml are not here. */
 const quietFolder = fileURLToPath(new URL("./", import.meta.url));
 
