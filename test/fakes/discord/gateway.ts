@@ -129,7 +129,7 @@ export class FakeGateway {
    * after everything dispatched so far: the client has read (and discord.js
    * has emitted) all earlier dispatches by then, since a socket is ordered.
    */
-  async sync(timeoutMs = 5000): Promise<void> {
+  async sync(timeoutMs = 15_000): Promise<void> {
     const waits = [...this.sessions]
       .filter((s) => s.ready)
       .map(
