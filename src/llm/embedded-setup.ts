@@ -5,13 +5,13 @@
  * what is missing at start (`downloadEmbeddedModels`); `parley pull` does
  * the same ahead of time.
  */
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { pullModel } from "../cli/pull.js";
 import type { Config } from "../config/schema.js";
 import { isRemoteRef, modelsDir } from "./model-files.js";
-import { INDEX_FILE_NAME } from "./model-files/index-file.js";
+import { readIndexNow } from "./model-files/index-file.js";
 import { resolveLlmSetup } from "./setup.js";
 
 /** The file to load for `ref`: the path itself, or where an earlier run downloaded it (undefined when none did). */
@@ -19,13 +19,9 @@ export function embeddedModelFile(ref: string, env: Record<string, string | unde
   const trimmed = ref.trim();
   if (!isRemoteRef(trimmed)) return path.resolve(trimmed);
   const dir = modelsDir(env);
-  try {
-    const index = JSON.parse(readFileSync(path.join(dir, INDEX_FILE_NAME), "utf8")) as Record<string, { file?: string }>;
-    const file = index[trimmed]?.file;
-    return file ? path.join(dir, file) : undefined;
-  } catch {
-    return undefined;
-  }
+  const file = readIndexNow(dir)[trimmed]?.file;
+  // A file removed by hand since is downloaded again.
+  return file && existsSync(path.join(dir, file)) ? path.join(dir, file) : undefined;
 }
 
 /**

@@ -1,7 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_EMBEDDED_MODEL } from "../../src/llm/model-files.js";
+import { startModelServer } from "../fakes/model-server.js";
 import { startFakeOllama, unusedPort, type FakeOllama } from "../fakes/ollama.js";
+import { tinyGguf } from "../support/tiny-gguf.js";
 
 /**
  * The bot as a person runs it in a terminal: `node --import tsx src/main.ts`
@@ -104,4 +110,37 @@ describe.skipIf(!hasTmux())("console in a real terminal (tmux)", () => {
     tmux("send-keys", "-t", "down", "C-d");
     await paneShows("down", (s) => s.endsWith("EXIT=0"));
   }, 60_000);
+
+  // Nothing configured and nothing at Ollama's default address (as on a fresh machine, and in CI).
+  it("on a first run with no model, asks once, downloads the small model with progress, chats with it, and the next start asks nothing", async () => {
+    const hub = await startModelServer();
+    const dir = mkdtempSync(join(tmpdir(), "parley-first-run-"));
+    try {
+      // hf:user/repo/file.gguf, fetched from HF_ENDPOINT as user/repo/resolve/main/file.gguf.
+      const [user, repo, ...file] = DEFAULT_EMBEDDED_MODEL.slice("hf:".length).split("/");
+      hub.serve(`/${user}/${repo}/resolve/main/${file.join("/")}`, { bytes: tinyGguf() });
+      const env = { PARLEY_MODELS_DIR: dir, HF_ENDPOINT: hub.url, EMBEDDED_THREADS: "1", EMBEDDED_MAX_TOKENS: "8" };
+      startInPane("first", env);
+      await paneShows("first", (s) => s.endsWith("to run inside Parley? [Y/n]"));
+      tmux("send-keys", "-t", "first", "Enter");
+      const ready = await paneShows("first", (s) => s.endsWith("you>"), 60_000);
+      expect(ready).toMatch(/\[#+\] 476\.6 kB \/ 476\.6 kB +100%/);
+      expect(ready).toContain("Downloaded and verified: 476.6 kB");
+      tmux("send-keys", "-t", "first", "hello", "Enter");
+      // The tiny model writes a few tokens of noise: any answer, then the prompt again.
+      await paneShows("first", (s) => /you> hello\n.+\nyou>$/s.test(s) && !s.includes("thinking…\nyou>"), 60_000);
+      tmux("send-keys", "-t", "first", "C-d");
+      await paneShows("first", (s) => s.endsWith("EXIT=0"));
+
+      await hub.close();
+      startInPane("again", env);
+      const again = await paneShows("again", (s) => s.endsWith("you>"), 60_000);
+      expect(again).not.toContain("[Y/n]");
+      tmux("send-keys", "-t", "again", "C-d");
+      await paneShows("again", (s) => s.endsWith("EXIT=0"));
+    } finally {
+      await hub.close().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -54,6 +54,20 @@ describe("starting without a token, and reading .env (child process, fake Ollama
     expect(bot.stderr()).not.toContain(notice);
   });
 
+  it("with no model configured and no Ollama answering, not in a terminal: says the three ways to get a model, exits 78", async () => {
+    const bare = mkdtempSync(join(tmpdir(), "parley-no-model-"));
+    try {
+      // Nothing answers at Ollama's default address here (as on a fresh machine, and in CI); no key, no model named.
+      const bot = startBot(botEnv({ PARLEY_MODELS_DIR: join(bare, "models") }), [], bare);
+      bot.say("hello?");
+      expect(await bot.end()).toBe(78);
+      expect(bot.stdout()).toBe("");
+      expect(bot.stderr()).toMatch(/parley: there is no model to answer with: nothing answers at http:\/\/127\.0\.0\.1:11434 .*Start Ollama .*or set a key.*or run `npx parley pull` once/);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
   it("reads .env in the working folder; a variable set in the environment wins over it", async () => {
     writeFileSync(join(folder, ".env"), `# as in .env.example\nOLLAMA_HOST=${ollama.url}\nLLM_MODEL=from-dotenv   # inline comment\n`);
     try {

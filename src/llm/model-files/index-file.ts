@@ -4,6 +4,7 @@
  * starts without the network; written only once a download is complete
  * and verified.
  */
+import { readFileSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -35,6 +36,19 @@ export async function readIndex(dir: string): Promise<ModelIndex> {
   } catch {
     return {};
   }
+  return parseIndex(text);
+}
+
+/** {@link readIndex}, at once: for building providers, which happens before anything is awaited. */
+export function readIndexNow(dir: string): ModelIndex {
+  try {
+    return parseIndex(readFileSync(join(dir, INDEX_FILE_NAME), "utf8"));
+  } catch {
+    return {};
+  }
+}
+
+function parseIndex(text: string): ModelIndex {
   try {
     const parsed = JSON.parse(text) as Partial<IndexFile>;
     const models = parsed.models && typeof parsed.models === "object" ? parsed.models : {};
