@@ -74,6 +74,22 @@ function promptTokens(l: Loaded, window: ChatHistoryItem[]): number {
   return l.shared.chatWrapper.generateContextState({ chatHistory: items }).contextText.tokenize(l.shared.model.tokenizer).length;
 }
 
+/** Tokens of the chat template around each message, and at the start, at most (ChatML and its kin use 3–6). */
+const TEMPLATE_TOKENS_PER_MESSAGE = 8;
+
+/**
+ * The longest this answer may be: `maxTokens`, or less when the prompt
+ * leaves less of the context. An answer past the context's end would have
+ * node-llama-cpp drop the conversation's start and read the rest again for
+ * every further token, which on a small context barely moves. The prompt is
+ * counted with the model's tokenizer, message by message, with room for
+ * the template (rendering the template itself takes most of a second).
+ */
+function answerRoom(l: Loaded, req: ChatRequest): number {
+  const prompt = req.messages.reduce((sum, m) => sum + l.shared.model.tokenize(m.content).length + TEMPLATE_TOKENS_PER_MESSAGE, TEMPLATE_TOKENS_PER_MESSAGE);
+  return Math.max(1, Math.min(l.maxTokens, l.context.contextSize - prompt));
+}
+
 /**
  * One answer on a sequence of its own, new for it (nothing of another
  * channel's conversation is in it), disposed once the answer ends.
@@ -86,7 +102,7 @@ export async function generate(l: Loaded, req: ChatRequest, signal: AbortSignal,
     session = new l.shared.lib.LlamaChat({ contextSequence: sequence, chatWrapper: l.shared.chatWrapper });
     const response = await session.generateResponse(toHistory(req.messages), {
       signal,
-      maxTokens: l.maxTokens,
+      maxTokens: answerRoom(l, req),
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
       // Every token is a sign of life, also one held back (a partial character, a possible stop text).
       onToken,

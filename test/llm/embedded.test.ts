@@ -177,6 +177,17 @@ describe("embedded provider: answers", () => {
     expect(long.text.length).toBeGreaterThan(short.text.length);
   });
 
+  it("ends an answer where the context ends, when maxTokens would go past it", async () => {
+    // The tiny model's context is 1,024 tokens and it never stops by itself: without the cap the answer would
+    // run into node-llama-cpp's context shift, which re-reads the conversation for every further token.
+    const p = provider({ maxTokens: 5_000, contextTokens: 256 });
+    const answer = await collect(p.chat(request));
+    expect(answer.error).toBeUndefined();
+    const { promptTokens, completionTokens } = answer.done!.usage!;
+    expect(completionTokens).toBeGreaterThan(100);
+    expect(promptTokens + completionTokens).toBeLessThanOrEqual(256);
+  });
+
   it("starts every answer from a fresh conversation: another channel's answer in between changes nothing", async () => {
     const other: ChatRequest = { model: "tiny", messages: [{ role: "user", content: "something else entirely, from another channel" }] };
     const first = await collect(main.chat(request));

@@ -87,7 +87,7 @@ describe("the embedded provider in the bot", () => {
       {
         ...slow,
         providers: {
-          inside: { kind: "embedded", model: modelFile, maxTokens: 100 },
+          inside: { kind: "embedded", model: modelFile, maxTokens: 1000 },
           local: { kind: "ollama", baseUrl: ollama.url, models: ["llama3.2"] },
         },
         default: "inside/tiny",
