@@ -2,12 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadDotEnv } from "../env-file.js";
 import { packageRoot } from "../package-root.js";
-import { checkStart } from "./check.js";
-import { runDoctor } from "./doctor.js";
-import { runShards } from "./shards.js";
-import { listModels } from "./models.js";
-import { pullModel } from "./pull.js";
-import { printRoute } from "./route.js";
+// Each command is imported when it runs: `parley --help` or `parley check` need none of the model clients.
 
 const usage = `Usage: parley <command>
 
@@ -29,26 +24,27 @@ loadDotEnv();
 const [command] = process.argv.slice(2);
 switch (command) {
   case "check":
-    process.exitCode = checkStart(process.env, process.stderr);
+    process.exitCode = (await import("./check.js")).checkStart(process.env, process.stderr);
     break;
   case "doctor":
-    process.exitCode = await runDoctor(process.env, process.stdout);
+    process.exitCode = await (await import("./doctor.js")).runDoctor(process.env, process.stdout);
     break;
   case "--shards":
-    process.exitCode = await runShards(process.argv[3], process.env, process.stderr);
+    process.exitCode = await (await import("./shards.js")).runShards(process.argv[3], process.env, process.stderr);
     break;
   case "models":
-    process.exitCode = await listModels(process.env, process.stdout);
+    process.exitCode = await (await import("./models.js")).listModels(process.env, process.stdout);
     break;
   case "pull": {
     // Ctrl-C stops the download cleanly: what arrived is kept and the next pull continues it.
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());
+    const { pullModel } = await import("./pull.js");
     process.exitCode = await pullModel(process.argv.slice(3), process.env, process.stdout, process.stderr, { signal: stop.signal });
     break;
   }
   case "route":
-    process.exitCode = printRoute(process.argv.slice(3), process.env, process.stdout);
+    process.exitCode = (await import("./route.js")).printRoute(process.argv.slice(3), process.env, process.stdout);
     break;
   case "--version":
   case "-v":

@@ -7,14 +7,12 @@
  * once, and the slash commands are registered once.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions, type FakeUser } from "../fakes/discord/index.js";
 import { startFakeOllama, type FakeOllama } from "../fakes/ollama.js";
-import { botEnv, startBot, type BotProcess } from "../support/bot-process.js";
+import { botEnv, builtCli, startBot, type BotProcess } from "../support/bot-process.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const quietFolder = fileURLToPath(new URL("../support/", import.meta.url));
 
 interface ShardedWorld {
@@ -130,7 +128,8 @@ describe("discord shards end to end (fake Discord, fake Ollama)", () => {
 
 /** `npx parley` as installed: bin/parley.mjs, which runs the TypeScript sources through tsx. */
 function spawnManager(environment: Record<string, string>, args: string[]): { child: ChildProcess; stderr(): string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [join(root, "bin/parley.mjs"), ...args], { cwd: quietFolder, env: environment, stdio: ["ignore", "pipe", "pipe"] });
+  // parley's commands as the image runs them (built JavaScript): its shard processes then start without tsx too.
+  const child = spawn(process.execPath, [builtCli, ...args], { cwd: quietFolder, env: environment, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString("utf8")));
   child.stdout!.resume();
