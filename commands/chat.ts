@@ -51,6 +51,7 @@ export const chat: Command = {
       summary: window.summary,
       shared: !message.channel.private,
       user: { name: message.author.name, text: args },
+      replyTo: message.replyTo?.text.trim() ? { name: message.replyTo.author.name, text: message.replyTo.text } : undefined,
       historyTokens: config.history.promptTokens,
       // Known for Ollama (num_ctx): a history that would not fit the window is cut here, not silently by the server.
       windowTokens: await choice.provider.contextTokens?.(choice.model, signal),

@@ -12,6 +12,8 @@ export interface PromptParts {
   /** Shared channels prefix each user turn with its author's name. */
   shared: boolean;
   user: { name: string; text: string };
+  /** The message the user replied to (anyone's, the bot's too): what "this" and "that" refer to. */
+  replyTo?: { name: string; text: string };
   /** Token budget of the history part. */
   historyTokens: number;
   /**
@@ -44,7 +46,8 @@ export function buildPrompt(parts: PromptParts): ChatMessage[] {
     system += "\n\nSeveral people talk in this channel; each of their messages starts with the speaker's name.";
   }
 
-  const userText = parts.shared ? `${parts.user.name}: ${parts.user.text}` : parts.user.text;
+  const said = parts.shared ? `${parts.user.name}: ${parts.user.text}` : parts.user.text;
+  const userText = parts.replyTo ? `${quoteOf(parts.replyTo)}\n${said}` : said;
   const turns: ChatMessage[] = [];
   // The summary stands for the older turns: it spends the same budget.
   let budget = parts.historyTokens - (parts.summary ? estimateTokens(parts.summary) : 0);
@@ -64,4 +67,14 @@ export function buildPrompt(parts: PromptParts): ChatMessage[] {
   while (turns[0]?.role === "assistant") turns.shift();
 
   return [{ role: "system", content: system }, ...turns, { role: "user", content: userText }];
+}
+
+/** Longest part of a replied-to message put in the prompt, in characters. */
+const MAX_QUOTE_CHARS = 2_000;
+
+/** `(in reply to Ann: "…")`, as llmcord puts a replied-to message before the question. */
+function quoteOf(reply: { name: string; text: string }): string {
+  const text = reply.text.trim();
+  const quoted = text.length > MAX_QUOTE_CHARS ? `${text.slice(0, MAX_QUOTE_CHARS)}…` : text;
+  return `(in reply to ${reply.name}: "${quoted}")`;
 }

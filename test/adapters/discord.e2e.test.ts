@@ -71,6 +71,16 @@ describe("discord end to end (npm start, fake Discord, fake Ollama)", () => {
     expect(lastPrompt().at(-1)).toEqual({ role: "user", content: "Ada L.: what time is it?" });
   });
 
+  it("puts the message a member replies to in the prompt, whoever wrote it", async () => {
+    const { fake, random, member, moderator } = discord;
+    const plan = await fake.sendGuildMessage({ channelId: random, authorId: moderator.id, content: "Let's ship on Friday" });
+    await fake.sendGuildMessage({ channelId: random, authorId: member.id, content: "is that realistic?", mentionBot: true, replyTo: plan.id });
+    await answerIn(random, (m) => m.content.includes("is that realistic?"));
+    const asked = lastPrompt().at(-1)!;
+    expect(asked.role).toBe("user");
+    expect(asked.content).toMatch(/^\(in reply to [^:]+: "Let's ship on Friday"\)\nAda L\.: is that realistic\?$/);
+  });
+
   it("runs prefix and slash commands: remember by !remember, recall by /recall", async () => {
     const { fake, general, member } = discord;
     await fake.sendGuildMessage({ channelId: general, authorId: member.id, content: "!remember the wifi password is hunter2" });

@@ -107,6 +107,17 @@ describe("Telegram end to end", () => {
     expect(tg.botMessages(group.id)[2]!.reply_to_message?.message_id).toBe(marker.message_id);
   });
 
+  it("puts the message a member replies to in the prompt, whoever wrote it", async () => {
+    const tg = await startWholeBot();
+    const ann = tg.user({ first_name: "Ann" });
+    const bob = tg.user({ first_name: "Bob" });
+    const group = tg.group({ supergroup: true, title: "Plans" });
+    const plan = tg.groupMessage(group, ann, "Let's meet at the harbour at 6");
+    tg.groupMessage(group, bob, "is that too early?", { mention: true, replyTo: plan.message_id });
+    await tg.waitFor(() => tg.botTexts(group.id).length === 1, 15_000, "the answer");
+    expect(lastChatCall()!.messages.at(-1)).toEqual({ role: "user", content: '(in reply to Ann: "Let\'s meet at the harbour at 6")\nBob: is that too early?' });
+  });
+
   it("refuses a non-admin's /reset in a group and lets an admin reset", async () => {
     const tg = await startWholeBot();
     const admin = tg.user({ first_name: "Admin" });
