@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { createTranscriber } from "../llm/transcription.js";
 import { LlmSetupError, resolveLlmSetup } from "../llm/setup.js";
 import { configSchema, type Config } from "./schema.js";
 
@@ -39,6 +40,10 @@ const envPaths: Record<string, string> = {
   LLM_HYBRID_MEDIUM: "llm.hybrid.medium",
   LLM_HYBRID_COMPLEX: "llm.hybrid.complex",
   LLM_SHOW_MODEL: "llm.showModel",
+  LLM_TRANSCRIPTION: "llm.transcription",
+  ATTACHMENTS_MAX_IMAGES: "attachments.maxImages",
+  ATTACHMENTS_MAX_IMAGE_BYTES: "attachments.maxImageBytes",
+  ATTACHMENTS_MAX_TEXT_CHARS: "attachments.maxTextChars",
   EMBEDDED_MODEL: "llm.embeddedModel",
   EMBEDDED_THREADS: "embedded.threads",
   EMBEDDED_MAX_TOKENS: "embedded.maxTokens",
@@ -131,7 +136,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
   }
   readProviderKeys(config, env);
   try {
-    resolveLlmSetup(config.llm, config.embedded);
+    const setup = resolveLlmSetup(config.llm, config.embedded);
+    const transcriber = config.llm.transcription ? createTranscriber(config.llm.transcription, setup) : undefined;
+    if (transcriber && "problem" in transcriber) throw new LlmSetupError(transcriber.problem);
   } catch (e) {
     if (e instanceof LlmSetupError) throw new ConfigError(e.message);
     throw e;
@@ -193,7 +200,7 @@ function readConfigFile(env: Env): Record<string, unknown> {
 }
 
 // `.perMinute` and its siblings, but not `personaDir`.
-const numericPaths = /(Ms|Sec|Hours|Port|^embedded\.\w+|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|maxContextTokens|temperature|daily\w+)$/;
+const numericPaths = /(Ms|Sec|Hours|Port|^embedded\.\w+|^attachments\.\w+|\.per[A-Z]\w*|tokensPerDay|commandsPerMinute|maxStoredMessages|maxContextTokens|temperature|daily\w+)$/;
 const booleanPaths = /^(access\.(telegram\.private|discord\.dms|leaveUnlisted)|llm\.showModel)$/;
 
 function coerce(path: string, value: string, variable: string): unknown {

@@ -275,6 +275,12 @@ const llmSchema = z
     hybrid: hybridSchema.optional(),
     /** Add a small footer naming the model that answered to each answer. @defaultValue false */
     showModel: z.boolean().default(false),
+    /**
+     * Voice messages are transcribed by this `provider/model` of an
+     * OpenAI-compatible provider (`/audio/transcriptions`: OpenAI's
+     * `whisper-1`, Groq's `whisper-large-v3`, a local whisper server). Unset: voice is not read.
+     */
+    transcription: z.string().min(1).optional(),
   })
   .strict();
 
@@ -494,11 +500,27 @@ const embeddedSchema = z
   })
   .strict();
 
+/** What the bot reads of attached files (images, text files, voice). */
+const attachmentsSchema = z
+  .object({
+    /** Images sent to the model with one message; more are skipped, with a sentence saying so. @defaultValue 4 */
+    maxImages: nonNegativeInt.default(4),
+    /** Largest image read, in bytes; a larger download is stopped. @defaultValue 10 MB */
+    maxImageBytes: positiveInt.default(10_000_000),
+    /** Characters of text files read into one prompt, all files together. @defaultValue 20_000 */
+    maxTextChars: nonNegativeInt.default(20_000),
+    /** Largest voice message transcribed, in bytes (OpenAI takes up to 25 MB). @defaultValue 25 MB */
+    maxAudioBytes: positiveInt.default(25_000_000),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     llm: llmSchema.default(() => llmSchema.parse({})),
     /** How models run inside the bot (`kind: embedded`). */
     embedded: embeddedSchema.default(() => embeddedSchema.parse({})),
+    /** What the bot reads of attached images, text files and voice messages. */
+    attachments: attachmentsSchema.default(() => attachmentsSchema.parse({})),
     limits: limitsSchema.default(() => limitsSchema.parse({})),
     /** Who may use the bot. Unset lists: everyone. */
     access: accessSchema.default(() => accessSchema.parse({})),

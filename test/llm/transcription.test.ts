@@ -77,6 +77,13 @@ describe("transcription", () => {
     }
   });
 
+  it("reads LLM_TRANSCRIPTION and the attachment limits from the environment, and refuses a transcription target that cannot work", () => {
+    const config = loadConfig({ PARLEY_CONFIG: "", LLM_TRANSCRIPTION: "openai/whisper-1", LLM_PROVIDER: "openai", OPENAI_API_KEY: "sk-x", ATTACHMENTS_MAX_IMAGES: "2", ATTACHMENTS_MAX_TEXT_CHARS: "500" });
+    expect(config.llm.transcription).toBe("openai/whisper-1");
+    expect(config.attachments).toEqual({ maxImages: 2, maxImageBytes: 10_000_000, maxTextChars: 500, maxAudioBytes: 25_000_000 });
+    expect(() => loadConfig({ PARLEY_CONFIG: "", LLM_TRANSCRIPTION: "ollama/whisper" })).toThrow(/transcription needs an OpenAI-compatible provider/);
+  });
+
   it("names what is wrong with llm.transcription", () => {
     const config = loadConfig({ PARLEY_CONFIG: "" });
     const setup = resolveLlmSetup(config.llm, config.embedded);
