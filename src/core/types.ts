@@ -39,12 +39,36 @@ export interface IncomingMessage {
   command?: { name: string; args: string };
   /** People the message mentions, the bot left out, for commands that name someone (`block @Bob`). */
   mentions?: readonly UserRef[];
+  /**
+   * Files sent with the message (images, text files, voice), fetched only
+   * when a command wants them. Absent when there are none.
+   */
+  attachments?: Attachment[];
   /** The message this one answers, when it is a reply to someone's message (the bot's own included). */
-  replyTo?: { author: UserRef; text: string };
+  replyTo?: { author: UserRef; text: string; attachments?: Attachment[] };
   /** Asks the platform only when a moderator-only command needs it. */
   isModerator(): Promise<boolean>;
   /** The platform's own event, as an escape hatch. */
   raw: unknown;
+}
+
+/**
+ * A file sent with a message, as the platform described it; the bytes stay
+ * on the platform's file server until `fetch` is called.
+ */
+export interface Attachment {
+  /** What a model could do with it: see it, read it, hear it, or nothing. */
+  kind: "image" | "text" | "audio" | "file";
+  /** The file name as sent (`photo.jpg` for a Telegram photo, `voice.ogg` for a voice message). */
+  name: string;
+  mimeType?: string;
+  /** Size in bytes, when the platform said. */
+  size?: number;
+  /**
+   * Downloads it; rejects with a ParleyError past maxBytes (checked while
+   * downloading, not after), on timeout or failure.
+   */
+  fetch(maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
 }
 
 /** Someone on a platform, as commands name them. */

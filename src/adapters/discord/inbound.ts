@@ -7,6 +7,7 @@
  */
 import { cleanContent, MessageType, type Message } from "discord.js";
 import type { IncomingMessage, UserRef } from "../../core/types.js";
+import { attachmentsOf } from "./attachments.js";
 import { placeOf, rolesOf, userRefOf } from "./describe.js";
 import { isMessageAuthorModerator, type ModeratorRules } from "./moderators.js";
 
@@ -15,6 +16,8 @@ export interface InboundRules extends ModeratorRules {
   prefix: string;
   /** Names of the registered commands: only these make a prefixed message a command. */
   commandNames: ReadonlySet<string>;
+  /** Hosts besides Discord's CDN that attachments may be downloaded from (the host of a test server's API). @defaultValue none */
+  fileHosts?: readonly string[];
 }
 
 /** Messages people write; joins, pins and thread notices are not for the bot. */
@@ -43,7 +46,8 @@ export function toIncomingMessage(message: Message, rules: InboundRules): Incomi
 
   const name = message.member?.displayName ?? message.author.displayName;
   const mentions = mentionedPeople(message, botId);
-  const replyTo = repliedTo(message);
+  const replyTo = repliedTo(message, rules);
+  const attachments = attachmentsOf(message, rules.fileHosts);
   return {
     platform: "discord",
     channel: {
@@ -57,6 +61,7 @@ export function toIncomingMessage(message: Message, rules: InboundRules): Incomi
     addressed: true,
     ...(command ? { command } : {}),
     ...(mentions.length > 0 ? { mentions } : {}),
+    ...(attachments ? { attachments } : {}),
     ...(replyTo ? { replyTo } : {}),
     isModerator: () => isMessageAuthorModerator(message, rules),
     raw: message,
@@ -102,11 +107,17 @@ function mentionedPeople(message: Message, botId: string): UserRef[] {
  * along (`referenced_message`, which discord.js caches), and discord.js keeps
  * the channel's recent messages anyway. A deleted one is not known: no `replyTo`.
  */
-function repliedTo(message: Message): IncomingMessage["replyTo"] {
+function repliedTo(message: Message, rules: InboundRules): IncomingMessage["replyTo"] {
   const id = message.reference?.messageId;
   if (message.type !== MessageType.Reply || !id) return undefined;
   const replied = message.channel.messages.cache.get(id);
-  return replied ? { author: userRefOf(replied.author, replied.member), text: cleanContent(replied.content, message.channel) } : undefined;
+  if (!replied) return undefined;
+  const attachments = attachmentsOf(replied, rules.fileHosts);
+  return {
+    author: userRefOf(replied.author, replied.member),
+    text: cleanContent(replied.content, message.channel),
+    ...(attachments ? { attachments } : {}),
+  };
 }
 
 /** `!remember the sky is blue` → remember / the sky is blue, for registered commands only. */

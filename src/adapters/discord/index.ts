@@ -69,6 +69,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): Adapter {
         log,
         prefix: options.prefix ?? "!",
         commandNames: new Set(ctx.commands.map((c) => c.name)),
+        // A server standing in for Discord (DISCORD_API_URL) serves the attachments too.
+        fileHosts: options.apiUrl && URL.canParse(options.apiUrl) ? [new URL(options.apiUrl).host] : [],
       };
       const pacers = new PacerPool(editIntervalMs);
       stopping = false;

@@ -9,6 +9,8 @@
  * guilds it left. The gateway hears only of guilds the bot is a member of.
  */
 import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { serveFile, type FileDownload, type FileServing } from "../file-serving.js";
 import { FakeGateway, Intent, type DispatchTransform, type IdentifyRecord } from "./gateway.js";
 import { channelJson, guildJson, interactionMemberJson, memberJson, messageJson, roleJson, userJson } from "./payloads.js";
 import { channelPermissions } from "./permissions.js";
@@ -17,10 +19,11 @@ import { createRestServer, type RecordedRequest, type RestSettings } from "./res
 import { channelRoutes } from "./routes-channels.js";
 import { interactionRoutes } from "./routes-interactions.js";
 import { nextSnowflake, snowflakeOnShard } from "./snowflake.js";
-import { ChannelKind, DiscordWorld, type FakeGuild, type FakeInteraction, type FakeOverwrite, type FakeUser, type StoredMessage } from "./world.js";
+import { ChannelKind, DiscordWorld, type FakeAttachment, type FakeGuild, type FakeInteraction, type FakeOverwrite, type FakeUser, type StoredMessage } from "./world.js";
 
 export type { RecordedRequest } from "./rest.js";
-export type { FakeInteraction, FakeUser, StoredMessage, Pings } from "./world.js";
+export type { FakeAttachment, FakeInteraction, FakeUser, StoredMessage, Pings } from "./world.js";
+export type { FileDownload, FileServing } from "../file-serving.js";
 export type { Injected429, BucketLimit } from "./rate-limits.js";
 export { CallbackType } from "./routes-interactions.js";
 export { Intent, type DispatchTransform } from "./gateway.js";
@@ -53,7 +56,22 @@ export interface FakeDiscordOptions {
   maxConcurrency?: number;
   /** Guilds one shard may hold before IDENTIFY is closed with 4011 (Sharding required). @defaultValue 2500, as on Discord */
   maxGuildsPerShard?: number;
+  /** How the CDN route sends attachments. @defaultValue all at once, with Content-Length */
+  fileServing?: FileServing;
 }
+
+/** A file a user attaches to a message. */
+export interface AttachmentInput {
+  filename: string;
+  /** Discord leaves it out when it cannot tell. */
+  contentType?: string;
+  bytes: Buffer;
+  /** Makes the message a voice message (flag IS_VOICE_MESSAGE), as Discord's clients send them. */
+  voice?: { durationSecs: number; waveform?: string };
+}
+
+/** Discord's IS_VOICE_MESSAGE message flag. */
+const IS_VOICE_MESSAGE = 1 << 13;
 
 /** Who sent a guild message: a user, a bot, or a webhook (which has no user). */
 export interface GuildMessageInput {
@@ -67,6 +85,8 @@ export interface GuildMessageInput {
   replyTo?: string;
   /** Posted by a webhook rather than a user. */
   webhook?: boolean;
+  /** Files sent with the message, served by the fake's CDN route. */
+  attachments?: AttachmentInput[];
 }
 
 export interface SlashCommandInput {
@@ -126,8 +146,12 @@ export interface FakeDiscord {
   /** A member's permissions in a channel, as Discord computes them. */
   permissionsOf(channelId: string, userId: string): bigint;
 
-  /** A user's DM to the bot; resolves once the client has received it. */
-  sendDm(userId: string, content: string): Promise<StoredMessage>;
+  /** A user's DM to the bot (with files, if given); resolves once the client has received it. */
+  sendDm(userId: string, content: string, attachments?: AttachmentInput[]): Promise<StoredMessage>;
+  /** How the CDN route sends attachments now; tests may change it. */
+  fileServing: FileServing;
+  /** Every attachment download from the CDN route, in order, with how much was sent. */
+  readonly cdnDownloads: FileDownload[];
   /** A message in a guild channel or thread; resolves once the client has received it. */
   sendGuildMessage(input: GuildMessageInput): Promise<StoredMessage>;
   /** A chat-input command; resolves once the client has received it. The 3 s deadline starts at dispatch. */
@@ -162,6 +186,42 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   };
   const limits = new RateLimits();
   let origin = "";
+  const cdnDownloads: FileDownload[] = [];
+  let fileServing: FileServing = options.fileServing ?? {};
+
+  /** The CDN: `GET /attachments/<channel>/<attachment>/<filename>`, with no authorization, as on Discord. */
+  function serveAttachment(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = new URL(req.url ?? "/", "http://fake.discord").pathname;
+    const match = /^\/attachments\/(\d+)\/(\d+)\/([^/]+)$/.exec(path);
+    if (!match) return false;
+    const file = world.messages
+      .get(match[1] as string)
+      ?.flatMap((m) => m.attachments ?? [])
+      .find((a) => a.id === match[2] && a.filename === decodeURIComponent(match[3] as string));
+    if (req.method !== "GET" || !file) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
+      return true;
+    }
+    void serveFile(res, path, file.bytes, file.contentType ?? "application/octet-stream", fileServing, cdnDownloads);
+    return true;
+  }
+
+  /** Stores the files of a new message under CDN URLs, and its voice flag. */
+  function attach(channelId: string, inputs: AttachmentInput[] | undefined): { attachments?: FakeAttachment[]; flags: number } {
+    if (!inputs || inputs.length === 0) return { flags: 0 };
+    const attachments = inputs.map((input): FakeAttachment => {
+      const id = nextSnowflake();
+      return {
+        id,
+        filename: input.filename,
+        contentType: input.contentType,
+        bytes: input.bytes,
+        url: `${origin}/attachments/${channelId}/${id}/${encodeURIComponent(input.filename)}`,
+        ...(input.voice ? { voice: { durationSecs: input.voice.durationSecs, waveform: input.voice.waveform ?? "AAAA" } } : {}),
+      };
+    });
+    return { attachments, flags: inputs.some((i) => i.voice) ? IS_VOICE_MESSAGE : 0 };
+  }
   const gatewayUrl = () => `${origin.replace(/^http/, "ws")}/gateway`;
   let gateway: FakeGateway | undefined;
   const rest = createRestServer(world, [...channelRoutes, ...interactionRoutes], settings, limits, {
@@ -169,7 +229,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     onMessageCreate: (message) => dispatchMessage(message),
     sessionStarts: () => gateway?.identifies.length ?? 0,
     onGuildLeave: (guildId) => gateway?.dispatch("GUILD_DELETE", { id: guildId }, "guild", guildId),
-  });
+  }, serveAttachment);
   gateway = new FakeGateway(
     rest.server,
     world,
@@ -297,6 +357,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     world,
     requests: rest.requests,
     identifies: gw.identifies,
+    get fileServing() {
+      return fileServing;
+    },
+    set fileServing(serving) {
+      fileServing = serving;
+    },
+    cdnDownloads,
     get connectedClients() {
       return gw.readyCount;
     },
@@ -365,14 +432,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     permissionsOf: (channelId, userId) => channelPermissions(world, channelId, userId),
 
-    async sendDm(userId, content) {
+    async sendDm(userId, content, attachments) {
       const channel = world.dmChannelWith(userId);
       const stored = world.storeMessage({
         channelId: channel.id,
         authorId: userId,
         content,
         pings: { everyone: false, users: [], roles: [], repliedUser: false },
-        flags: 0,
+        ...attach(channel.id, attachments),
       });
       dispatchMessage(stored);
       await gw.sync();
@@ -398,7 +465,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         webhookId,
         referencedMessageId: input.replyTo,
         pings: { everyone: false, users: [], roles: [], repliedUser: false },
-        flags: 0,
+        ...attach(channel.id, input.attachments),
       });
       dispatchMessage(stored);
       await gw.sync();

@@ -5,7 +5,7 @@
  * discord.js builds its objects from them unchanged.
  */
 import { channelPermissions } from "./permissions.js";
-import type { DiscordWorld, FakeChannel, FakeGuild, FakeMember, FakeRole, FakeUser, Pings, StoredMessage } from "./world.js";
+import type { DiscordWorld, FakeAttachment, FakeChannel, FakeGuild, FakeMember, FakeRole, FakeUser, Pings, StoredMessage } from "./world.js";
 import { ChannelKind } from "./world.js";
 
 type Json = Record<string, unknown>;
@@ -219,7 +219,7 @@ export function messageJson(world: DiscordWorld, message: StoredMessage, withRef
       }),
     mention_roles: found.roles,
     mention_channels: [],
-    attachments: [],
+    attachments: (message.attachments ?? []).map(attachmentJson),
     embeds: [],
     components: [],
     pinned: false,
@@ -247,6 +247,19 @@ export function messageJson(world: DiscordWorld, message: StoredMessage, withRef
           ...(withReference ? { referenced_message: referenced ? messageJson(world, referenced, false) : null } : {}),
         }
       : {}),
+  };
+}
+
+/** An attachment as a message carries it; a voice message's has its duration and waveform. */
+export function attachmentJson(file: FakeAttachment): Json {
+  return {
+    id: file.id,
+    filename: file.filename,
+    size: file.bytes.length,
+    url: file.url,
+    proxy_url: file.url,
+    ...(file.contentType ? { content_type: file.contentType } : {}),
+    ...(file.voice ? { duration_secs: file.voice.durationSecs, waveform: file.voice.waveform } : {}),
   };
 }
 

@@ -76,9 +76,12 @@ export function createRestServer(
   settings: RestSettings,
   limits: RateLimits,
   hooks: Pick<RouteContext, "gatewayUrl" | "sessionStarts" | "onMessageCreate" | "onGuildLeave">,
+  /** Answers requests outside the API (the CDN's files); returns false for the API's. */
+  files?: (req: IncomingMessage, res: ServerResponse) => boolean,
 ): RestServer {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
+    if (files?.(req, res)) return;
     void readBody(req).then((raw) => {
       const atMs = Date.now();
       const url = new URL(req.url ?? "/", "http://fake.discord");

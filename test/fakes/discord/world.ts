@@ -74,6 +74,18 @@ export interface Pings {
   repliedUser: boolean;
 }
 
+/** A file sent with a user's message, served by the fake's CDN route. */
+export interface FakeAttachment {
+  id: string;
+  filename: string;
+  contentType?: string;
+  bytes: Buffer;
+  /** `<origin>/attachments/<channel>/<id>/<filename>`, as Discord's CDN URLs are shaped. */
+  url: string;
+  /** A voice message's length and waveform (base64). */
+  voice?: { durationSecs: number; waveform: string };
+}
+
 export interface StoredMessage {
   id: string;
   channelId: string;
@@ -93,6 +105,8 @@ export interface StoredMessage {
   editCount: number;
   /** The interaction this message answers (original response or follow-up). */
   interactionId?: string;
+  /** Files a user sent with the message. */
+  attachments?: FakeAttachment[];
 }
 
 export interface FakeInteraction {
