@@ -55,6 +55,7 @@ export function printRoute(args: readonly string[], env: Record<string, string |
     route: `routing rule ${(choice.rule ?? 0) + 1}`,
     hybrid: `hybrid routing's ${choice.complexity?.class} target`,
     default: "the default model",
+    vision: "llm.visionModel, for images",
   }[choice.reason];
   out.write(`target: ${target} (${why})\n`);
   return 0;

@@ -40,6 +40,7 @@ const envPaths: Record<string, string> = {
   LLM_HYBRID_MEDIUM: "llm.hybrid.medium",
   LLM_HYBRID_COMPLEX: "llm.hybrid.complex",
   LLM_SHOW_MODEL: "llm.showModel",
+  LLM_VISION_MODEL: "llm.visionModel",
   LLM_TRANSCRIPTION: "llm.transcription",
   ATTACHMENTS_MAX_IMAGES: "attachments.maxImages",
   ATTACHMENTS_MAX_IMAGE_BYTES: "attachments.maxImageBytes",

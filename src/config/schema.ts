@@ -120,6 +120,12 @@ const providerSchema = z
      * @defaultValue 1024 (Anthropic), `embedded.maxTokens` (embedded)
      */
     maxTokens: positiveInt.optional(),
+    /**
+     * Models of this provider that take images (`llava`, `gpt-4o-mini`), on
+     * top of what Ollama's `/api/show` says and a built-in list of well-known
+     * hosted names. Not for embedded providers. @defaultValue []
+     */
+    vision: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
@@ -141,11 +147,16 @@ const routeSchema = z
       .optional(),
     /** Matches only messages of at most this many characters ("short messages"). */
     maxChars: positiveInt.optional(),
+    /**
+     * `true`: matches only messages with images (its model is taken to see
+     * them); combines with `pattern` and `maxChars`. @defaultValue false
+     */
+    hasImages: z.boolean().optional(),
     /** `provider/model` that answers matching messages. */
     model: z.string().min(1),
   })
   .strict()
-  .refine((r) => r.pattern !== undefined || r.maxChars !== undefined, "a route needs a pattern, maxChars, or both");
+  .refine((r) => r.pattern !== undefined || r.maxChars !== undefined || r.hasImages === true, "a route needs a pattern, maxChars, hasImages: true, or several of them");
 
 const retrySchema = z
   .object({
@@ -258,6 +269,13 @@ const llmSchema = z
     providers: z.record(z.string(), providerSchema).optional(),
     /** `provider/model` answering when no persona model or route applies. @defaultValue the first model of the first provider */
     default: z.string().min(1).optional(),
+    /**
+     * `provider/model` that answers messages with images when the chosen
+     * model cannot see them, e.g. `ollama/llava`; taken to see. With the
+     * single-provider setup a bare model name of that provider works too. Unset: such messages are refused with a
+     * sentence saying so, unless a route with `hasImages` applies.
+     */
+    visionModel: z.string().min(1).optional(),
     /** Routing rules, tried in order after the persona's model. @defaultValue [] */
     routes: z.array(routeSchema).default([]),
     /** `provider/model`s tried in order when the chosen model fails. @defaultValue [] */

@@ -19,7 +19,8 @@ import {
   unavailableError,
   type CallContext,
 } from "./convert-error.js";
-import type { ChatDelta, ChatMessage, ChatRequest, LlmProvider } from "./types.js";
+import type { ChatDelta, ChatImage, ChatMessage, ChatRequest, LlmProvider } from "./types.js";
+import { knownToSee } from "./vision-models.js";
 
 export interface AnthropicProviderOptions {
   /** The configured name, shown to users in errors (e.g. `anthropic`). */
@@ -67,21 +68,37 @@ const STATUS_OF_ERROR_TYPE: Record<string, number> = {
  * top-level `system`, turns alternating and opening with the user's.
  * Consecutive turns of one role are merged; empty turns (which Anthropic
  * refuses) are left out, and so are answers before the first question, whose
- * question the history has lost.
+ * question the history has lost. A user turn with images has content
+ * blocks: each image, then the text (Anthropic's advice: images first).
  */
 export function toAnthropicMessages(messages: readonly ChatMessage[]): { system?: string; messages: Anthropic.MessageParam[] } {
   const system = messages
     .filter((m) => m.role === "system" && m.content.trim() !== "")
     .map((m) => m.content)
     .join("\n\n");
-  const turns: { role: "user" | "assistant"; content: string }[] = [];
-  for (const { role, content } of messages) {
-    if (role === "system" || content.trim() === "") continue;
+  const turns: { role: "user" | "assistant"; content: string; images: ChatImage[] }[] = [];
+  for (const { role, content, images = [] } of messages) {
+    // Only user turns take images.
+    const seen = role === "user" ? images : [];
+    if (role === "system" || (content.trim() === "" && seen.length === 0)) continue;
     const last = turns[turns.length - 1];
-    if (last?.role === role) last.content += `\n\n${content}`;
-    else if (last || role === "user") turns.push({ role, content });
+    if (last?.role === role) {
+      last.content = [last.content, content].filter((text) => text.trim() !== "").join("\n\n");
+      last.images.push(...seen);
+    } else if (last || role === "user") turns.push({ role, content, images: [...seen] });
   }
-  return { ...(system ? { system } : {}), messages: turns };
+  return { ...(system ? { system } : {}), messages: turns.map(toAnthropicTurn) };
+}
+
+function toAnthropicTurn({ role, content, images }: { role: "user" | "assistant"; content: string; images: ChatImage[] }): Anthropic.MessageParam {
+  if (images.length === 0) return { role, content };
+  const blocks: Anthropic.ContentBlockParam[] = images.map((image) => ({
+    type: "image",
+    // Anthropic takes jpeg, png, gif and webp; another type is refused by the server (400), not guessed at here.
+    source: { type: "base64", media_type: image.mimeType as Anthropic.Base64ImageSource["media_type"], data: image.data.toString("base64") },
+  }));
+  if (content.trim() !== "") blocks.push({ type: "text", text: content });
+  return { role, content: blocks };
 }
 
 /** Input tokens as Anthropic bills them: fresh ones plus those written to and read from its prompt cache. */
@@ -234,5 +251,8 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): LlmProv
     }
   }
 
-  return { name: opts.name, kind: "anthropic", chat, models };
+  // The API says nothing of a model's inputs; only well-known names are known to see.
+  const canSee = (model: string) => Promise.resolve(knownToSee(model));
+
+  return { name: opts.name, kind: "anthropic", chat, models, canSee };
 }

@@ -11,6 +11,8 @@ import type { FallbackNote } from "./types.js";
 export interface Failure {
   target: ModelTarget;
   error: ParleyError;
+  /** The fallback note's few words when the error's code does not say it (`cannot see images`). */
+  note?: string;
 }
 
 /** A provider skipped while on cool-down, told in the words of the failure that put it there. */
@@ -26,6 +28,16 @@ export function coolingDown(provider: string, lastProblem: ParleyError | undefin
     retryAfterMs: waitMs,
     detail: `${provider}: skipped for ${seconds} s after repeated failures`,
   });
+}
+
+/** A model of the chain skipped because the messages carry images it cannot take. */
+export function cannotSee(target: ModelTarget): Failure {
+  const name = targetName(target);
+  return {
+    target,
+    error: new ParleyError("bad_input", `The model ${name} cannot see images.`, { detail: `${name}: skipped, the messages carry images and it cannot see` }),
+    note: "cannot see images",
+  };
 }
 
 /** Why a model did not answer, in the few words of a fallback note. */
@@ -49,7 +61,7 @@ function reasonOf(error: ParleyError): string {
 
 /** The note shown under an answer that a fallback model gave. */
 export function noteFor(failure: Failure): FallbackNote {
-  return { from: targetName(failure.target), reason: reasonOf(failure.error) };
+  return { from: targetName(failure.target), reason: failure.note ?? reasonOf(failure.error) };
 }
 
 /** One model: its own error. Several: each model's reason, so the user sees the whole chain failed. */

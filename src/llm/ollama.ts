@@ -19,8 +19,9 @@ import {
 } from "./convert-error.js";
 import { createContextWindows } from "./ollama-context.js";
 import { ollamaFetch, UnreadableBodyError, type FetchNotes } from "./ollama-fetch.js";
+import { showOncePerModel, visionFromShow } from "./ollama-show.js";
 import { ThinkingFilter } from "./thinking-filter.js";
-import type { ChatDelta, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
+import type { ChatDelta, ChatMessage, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
 
 export interface OllamaProviderOptions {
   /** The configured name, shown to users in errors (e.g. `ollama`, `local-gpu`). */
@@ -97,6 +98,12 @@ function usageOf(last: ChatResponse): TokenUsage | undefined {
   return { promptTokens: prompt ?? 0, completionTokens: completion ?? 0 };
 }
 
+/** A message as `/api/chat` takes it: images as their bytes, which ollama-js sends as base64 strings. */
+function toOllamaMessage({ role, content, images }: ChatMessage) {
+  // Bytes, not base64 text: ollama-js reads a string that names an existing file as that file.
+  return images && images.length > 0 ? { role, content, images: images.map((image) => image.data) } : { role, content };
+}
+
 /** A provider for one Ollama server; each call gets its own client, whose fetch carries that call's signal. */
 export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
   /** A client per call: its fetch carries that call's signal and notes. */
@@ -106,19 +113,25 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     return noteFailure(convert(e, ctx, guard, notes, chunksSeen), opts.log, ctx);
   }
 
-  const contextTokens = createContextWindows({
-    configured: opts.contextTokens ?? {},
-    maxTokens: opts.maxContextTokens,
-    log: opts.log,
-    async show(model, signal) {
-      const guard = startCallGuard(Math.min(SHOW_TIMEOUT_MS, opts.timeoutMs), signal);
-      try {
-        return await guard.race(clientFor(guard, {}).show({ model }));
-      } finally {
-        guard.dispose();
-      }
-    },
+  // One /api/show per model, read for both the context window and the capabilities.
+  const show = showOncePerModel(async (model, signal) => {
+    const guard = startCallGuard(Math.min(SHOW_TIMEOUT_MS, opts.timeoutMs), signal);
+    try {
+      return await guard.race(clientFor(guard, {}).show({ model }));
+    } finally {
+      guard.dispose();
+    }
   });
+  const contextTokens = createContextWindows({ configured: opts.contextTokens ?? {}, maxTokens: opts.maxContextTokens, log: opts.log, show });
+
+  async function canSee(model: string, signal?: AbortSignal): Promise<boolean | undefined> {
+    try {
+      return visionFromShow(await show(model, signal));
+    } catch (error) {
+      opts.log?.debug({ model, err: error }, "ollama: could not read the model's capabilities");
+      return undefined;
+    }
+  }
 
   async function* chat(req: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
     const ctx: CallContext = { provider: opts.name, kind: "ollama", model: req.model, address: opts.host };
@@ -136,7 +149,7 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
       };
       const call = clientFor(guard, notes).chat({
         model: req.model,
-        messages: req.messages.map(({ role, content }) => ({ role, content })),
+        messages: req.messages.map(toOllamaMessage),
         stream: true,
         ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}),
         ...(Object.keys(options).length > 0 ? { options } : {}),
@@ -193,5 +206,5 @@ export function createOllamaProvider(opts: OllamaProviderOptions): LlmProvider {
     }
   }
 
-  return { name: opts.name, kind: "ollama", chat, models, unload, contextTokens };
+  return { name: opts.name, kind: "ollama", chat, models, unload, contextTokens, canSee };
 }

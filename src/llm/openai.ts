@@ -22,7 +22,8 @@ import {
 } from "./convert-error.js";
 import { endMarkingFetch, sawEndMarker } from "./sse-end.js";
 import { ThinkingFilter } from "./thinking-filter.js";
-import type { ChatDelta, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
+import type { ChatDelta, ChatMessage, ChatRequest, LlmProvider, TokenUsage } from "./types.js";
+import { knownToSee } from "./vision-models.js";
 
 export interface OpenAiProviderOptions {
   /** The configured name, shown to users in errors (e.g. `openai`, `groq`). */
@@ -108,6 +109,26 @@ function chunkUsage(chunk: OpenAI.ChatCompletionChunk): TokenUsage | undefined {
   return usageOf(chunk.usage) ?? usageOf(groq?.usage);
 }
 
+/**
+ * A message as chat completions take it: only role and content (Groq
+ * rejects `name`); a user message with images has content parts, its text
+ * then each image as a data URL, and plain text otherwise, which every
+ * compatible server reads.
+ */
+export function toOpenAiMessage({ role, content, images }: ChatMessage): OpenAI.ChatCompletionMessageParam {
+  if (role !== "user" || !images || images.length === 0) return { role, content };
+  return {
+    role,
+    content: [
+      { type: "text", text: content },
+      ...images.map((image) => ({
+        type: "image_url" as const,
+        image_url: { url: `data:${image.mimeType};base64,${image.data.toString("base64")}` },
+      })),
+    ],
+  };
+}
+
 /** A provider for one OpenAI-compatible server; the router, not the client, retries. */
 export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
   const client = new OpenAI({
@@ -139,8 +160,7 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
       const call = client.chat.completions.create(
         {
           model: req.model,
-          // Only role and content: Groq rejects `name`.
-          messages: req.messages.map(({ role, content }) => ({ role, content })),
+          messages: req.messages.map(toOpenAiMessage),
           stream: true,
           ...(askedForUsage ? { stream_options: { include_usage: true } } : {}),
           ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
@@ -208,5 +228,8 @@ export function createOpenAiProvider(opts: OpenAiProviderOptions): LlmProvider {
     }
   }
 
-  return { name: opts.name, kind: "openai", chat, models };
+  // The server cannot be asked; only well-known names are known to see.
+  const canSee = (model: string) => Promise.resolve(knownToSee(model));
+
+  return { name: opts.name, kind: "openai", chat, models, canSee };
 }

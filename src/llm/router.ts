@@ -4,7 +4,7 @@ import type { Persona } from "../personas/catalog.js";
 import { checkProviders, type ProviderCheck } from "./availability.js";
 import { backoffMs, sleep } from "./backoff.js";
 import { CircuitBreaker } from "./breaker.js";
-import { coolingDown, giveUp, noteFor, type Failure } from "./chain-failures.js";
+import { cannotSee, coolingDown, giveUp, noteFor, type Failure } from "./chain-failures.js";
 import { LatencyWindow } from "./latency.js";
 import type { ModelMetrics } from "../metrics/model-metrics.js";
 import { classify, type Complexity } from "./complexity.js";
@@ -18,8 +18,11 @@ import { WarmModels } from "./warm-models.js";
 export interface ModelChoice {
   provider: LlmProvider;
   model: string;
-  /** The persona's `model`, a routing rule, hybrid routing by complexity, or the default. */
-  reason: "persona" | "route" | "hybrid" | "default";
+  /**
+   * The persona's `model`, a routing rule, hybrid routing by complexity, the
+   * default, or `llm.visionModel` for images the chosen model cannot see.
+   */
+  reason: "persona" | "route" | "hybrid" | "default" | "vision";
   /** Position of the routing rule in `llm.routes` (from 0) when `reason` is `route`. */
   rule?: number;
   /** How the message was classified, when `reason` is `hybrid`. */
@@ -74,6 +77,11 @@ function answerDeadline(maxAnswerMs: number, callerSignal?: AbortSignal): { sign
     signal: callerSignal ? AbortSignal.any([callerSignal, timeUp.signal]) : timeUp.signal,
     dispose: () => clearTimeout(timer),
   };
+}
+
+/** `llava` and `llava:latest` are one model to Ollama; other servers have no `:latest` names. */
+function sameModel(a: string, b: string): boolean {
+  return a === b || a.replace(/:latest$/, "") === b.replace(/:latest$/, "");
 }
 
 /** Failures that say the server is in trouble (as opposed to our request or config). */
@@ -144,12 +152,17 @@ export class ModelRouter {
   /**
    * Persona model > first matching routing rule > hybrid routing (the
    * message's class, counting `historyTokens` of history sent with it) > default.
+   * A rule with `hasImages` matches only when `message.hasImages`; whether
+   * the choice can see them is {@link visionChoice}'s question.
    */
-  choose(persona?: Persona, text?: string, historyTokens = 0): ModelChoice {
+  choose(persona?: Persona, text?: string, historyTokens = 0, message: { hasImages?: boolean } = {}): ModelChoice {
     const personal = this.personaTarget(persona);
     if (personal) return { ...this.#resolve(personal), reason: "persona" };
     if (text !== undefined) {
-      const rule = this.#setup.routes.find((r) => (!r.pattern || r.pattern.test(text)) && (r.maxChars === undefined || text.length <= r.maxChars));
+      const hasImages = message.hasImages === true;
+      const rule = this.#setup.routes.find(
+        (r) => (!r.hasImages || hasImages) && (!r.pattern || r.pattern.test(text)) && (r.maxChars === undefined || text.length <= r.maxChars),
+      );
       if (rule) return { ...this.#resolve(rule.target), reason: "route", rule: rule.index };
       const hybrid = this.#setup.hybrid;
       if (hybrid) {
@@ -158,6 +171,46 @@ export class ModelRouter {
       }
     }
     return this.defaultChoice;
+  }
+
+  /**
+   * Whether `choice` takes images: the config says so (the provider's
+   * `vision`, `llm.visionModel`, a route with `hasImages`), else the provider
+   * does (Ollama's `/api/show`, well-known hosted names). Not known counts
+   * as cannot: a model is never sent images it may not take.
+   */
+  async canSee(choice: Pick<ModelChoice, "provider" | "model">, signal?: AbortSignal): Promise<boolean> {
+    return this.#canSee({ provider: choice.provider.name, model: choice.model }, signal);
+  }
+
+  /**
+   * The model for a message with images: `choice` when it can see them, else
+   * `llm.visionModel`, else the model of a route with only `hasImages: true`;
+   * with none, one sentence for the user saying what to configure.
+   */
+  async visionChoice(choice: ModelChoice, signal?: AbortSignal): Promise<{ choice: ModelChoice } | { refuse: string }> {
+    if (await this.canSee(choice, signal)) return { choice };
+    const vision = this.#setup.visionTarget;
+    if (vision) return { choice: { ...this.#resolve(vision), reason: "vision" } };
+    // A rule with a pattern or maxChars was already tried by choose() against the text; one with only hasImages takes every image.
+    const rule = this.#setup.routes.find((r) => r.hasImages && !r.pattern && r.maxChars === undefined);
+    if (rule) return { choice: { ...this.#resolve(rule.target), reason: "route", rule: rule.index } };
+    const name = targetName({ provider: choice.provider.name, model: choice.model });
+    return {
+      refuse: `The model ${name} cannot see images; to have them answered, set llm.visionModel (LLM_VISION_MODEL) to one that can, such as ollama/llava or openai/gpt-4o-mini.`,
+    };
+  }
+
+  async #canSee(target: ModelTarget, signal?: AbortSignal): Promise<boolean> {
+    const slot = this.#slots.get(target.provider);
+    if (!slot) return false;
+    const declared = [
+      ...slot.setup.vision.map((model) => ({ provider: slot.setup.name, model })),
+      ...(this.#setup.visionTarget ? [this.#setup.visionTarget] : []),
+      ...this.#setup.routes.filter((r) => r.hasImages).map((r) => r.target),
+    ];
+    if (declared.some((t) => t.provider === target.provider && sameModel(t.model, target.model))) return true;
+    return (await slot.provider.canSee?.(target.model, signal)) === true;
   }
 
   /** Hybrid routing's targets as `provider/model` by class, or undefined when it is off. */
@@ -192,6 +245,7 @@ export class ModelRouter {
       const parts: string[] = [];
       if (r.pattern) parts.push(`/${r.pattern.source}/`);
       if (r.maxChars !== undefined) parts.push(`at most ${r.maxChars} characters`);
+      if (r.hasImages) parts.push("with images");
       return { when: parts.join(" and "), target: targetName(r.target) };
     });
   }
@@ -214,7 +268,8 @@ export class ModelRouter {
    * been yielded, a failure is rethrown as is (the caller shows a cut
    * answer). The final `done` names the model that answered (`target`) and,
    * when it was not `choice`, why (`fallback`). Throws `ParleyError` when no
-   * model could answer.
+   * model could answer. When the messages carry images, models of the chain
+   * that cannot see them are skipped, never sent them.
    */
   async *chat(
     choice: Pick<ModelChoice, "provider" | "model">,
@@ -233,6 +288,7 @@ export class ModelRouter {
     const tried = new Set<string>();
     const untriedCallable = () => chain.some((t) => !tried.has(targetName(t)) && this.#slots.get(t.provider)?.breaker.waitMs() === 0);
     let lastHopeTried = false;
+    const carriesImages = messages.some((m) => (m.images?.length ?? 0) > 0);
 
     this.#metrics?.streaming(1);
     try {
@@ -241,6 +297,10 @@ export class ModelRouter {
         if (!slot) {
           // A persona naming a provider the router does not have: the choice was made elsewhere.
           failures.push({ target, error: new ParleyError("bad_input", `There is no provider named ${target.provider}.`) });
+          continue;
+        }
+        if (carriesImages && !(await this.#canSee(target, signal))) {
+          failures.push(cannotSee(target));
           continue;
         }
         let lastHope = false;

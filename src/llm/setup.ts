@@ -6,7 +6,7 @@
  * `LLM_MODEL`, `OLLAMA_HOST`...), which becomes one provider named after its
  * kind, and the `providers:` map of the YAML file.
  */
-import type { EmbeddedConfig, LlmConfig, ProviderConfig, ProviderKind } from "../config/schema.js";
+import { providerKinds, type EmbeddedConfig, type LlmConfig, type ProviderConfig, type ProviderKind } from "../config/schema.js";
 import { DEFAULT_EMBEDDED_MODEL } from "./model-files.js";
 import { compilePatterns, defaultComplexPatterns, defaultSimplePatterns, type ComplexityClass, type ComplexityRules } from "./complexity.js";
 
@@ -50,6 +50,8 @@ export interface ProviderSetup {
   modelRef?: string;
   /** Embedded: how the model runs. */
   embedded?: Omit<EmbeddedConfig, "maxTokens">;
+  /** Models the config says take images (`vision`). */
+  vision: string[];
 }
 
 /** A routing rule, compiled. */
@@ -58,6 +60,8 @@ export interface RouteRule {
   index: number;
   pattern?: RegExp;
   maxChars?: number;
+  /** Matches only messages with images. */
+  hasImages: boolean;
   target: ModelTarget;
 }
 
@@ -93,6 +97,8 @@ export interface LlmSetup {
   currency: string;
   /** Hybrid routing by complexity; undefined when off. */
   hybrid?: HybridSetup;
+  /** `llm.visionModel`: answers messages with images the chosen model cannot see. */
+  visionTarget?: ModelTarget;
 }
 
 /** A setting of `llm` that cannot work; the message names it. */
@@ -193,6 +199,7 @@ export function resolveLlmSetup(llm: LlmConfig, embedded: EmbeddedConfig = { max
     index,
     pattern: route.pattern !== undefined ? new RegExp(route.pattern, "iu") : undefined,
     maxChars: route.maxChars,
+    hasImages: route.hasImages === true,
     target: strict(route.model, `llm.routes[${index}].model`),
   }));
   const fallback = llm.fallback.map((ref, i) => strict(ref, `llm.fallback[${i}]`));
@@ -215,8 +222,17 @@ export function resolveLlmSetup(llm: LlmConfig, embedded: EmbeddedConfig = { max
     };
   }
 
+  let visionTarget: ModelTarget | undefined;
+  if (llm.visionModel !== undefined) {
+    visionTarget = llm.providers ? strict(llm.visionModel, "llm.visionModel") : visionTargetOf(llm.visionModel, providers, defaultTarget);
+    if (providers.find((p) => p.name === visionTarget!.provider)!.kind === "embedded") {
+      throw new LlmSetupError(`llm.visionModel: "${llm.visionModel}" is an embedded model, which takes text only here.`);
+    }
+  }
+
   // Every model the config points at is one the availability check looks for.
-  for (const target of [defaultTarget, ...routes.map((r) => r.target), ...fallback, ...Object.values(hybrid?.targets ?? {})]) {
+  const pointedAt = [defaultTarget, ...routes.map((r) => r.target), ...fallback, ...Object.values(hybrid?.targets ?? {}), ...(visionTarget ? [visionTarget] : [])];
+  for (const target of pointedAt) {
     const provider = providers.find((p) => p.name === target.provider)!;
     if (!provider.models.includes(target.model)) provider.models.push(target.model);
   }
@@ -232,7 +248,26 @@ export function resolveLlmSetup(llm: LlmConfig, embedded: EmbeddedConfig = { max
     temperature: llm.temperature,
     currency: llm.currency,
     hybrid,
+    visionTarget,
   };
+}
+
+/**
+ * `llm.visionModel` of the single-provider setup: `provider/model` or a
+ * model of that provider, so `LLM_VISION_MODEL=llava` works. Naming a
+ * provider kind that is not configured is refused rather than read as a
+ * model called `openai/gpt-4o-mini` (OpenRouter's own names have slashes).
+ */
+function visionTargetOf(ref: string, providers: readonly ProviderSetup[], defaultTarget: ModelTarget): ModelTarget {
+  const names = new Set(providers.map((p) => p.name));
+  const target = parseTarget(ref, names, defaultTarget.provider)!;
+  const named = ref.slice(0, ref.indexOf("/"));
+  if (target.provider === defaultTarget.provider && target.model === ref && providerKinds.includes(named as ProviderKind)) {
+    throw new LlmSetupError(
+      `llm.visionModel: "${ref}" names provider ${named}, which is not configured (configured: ${[...names].join(", ")}); configure it under llm.providers, or name a model of ${defaultTarget.provider}.`,
+    );
+  }
+  return target;
 }
 
 /** `LLM_PROVIDER` and friends: one provider, named after its kind. */
@@ -253,6 +288,7 @@ function singleProvider(llm: LlmConfig, embedded: EmbeddedConfig): ProviderSetup
       maxContextTokens: llm.maxContextTokens,
       prices: {},
       streamUsage: true,
+      vision: [],
     };
   }
   const preset = hostedPresets[llm.provider];
@@ -269,6 +305,7 @@ function singleProvider(llm: LlmConfig, embedded: EmbeddedConfig): ProviderSetup
     prices: {},
     streamUsage: true,
     maxTokens: anthropic ? defaultAnthropicMaxTokens : undefined,
+    vision: [],
   };
 }
 
@@ -298,6 +335,7 @@ function embeddedProvider(name: string, ref: string, p: ProviderConfig | undefin
     streamUsage: false,
     maxTokens: p?.maxTokens ?? maxTokens,
     embedded: running,
+    vision: [],
   };
 }
 
@@ -320,6 +358,7 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig, embedded:
   if (p.kind === "embedded") {
     if (p.baseUrl !== undefined || p.apiKeyEnv !== undefined) throw new LlmSetupError(`${at}: an embedded model runs in the bot: it has no baseUrl or key; name its file, URL or hf: URI in model.`);
     if (p.models.length > 0) throw new LlmSetupError(`${at}.models: an embedded provider runs one model; name its file, URL or hf: URI in model.`);
+    if (p.vision.length > 0) throw new LlmSetupError(`${at}.vision: embedded models take text only here; name a model of an ollama, openai or anthropic provider.`);
     return embeddedProvider(name, p.model ?? llm.embeddedModel ?? DEFAULT_EMBEDDED_MODEL, p, llm, embedded);
   }
   if (p.model !== undefined) throw new LlmSetupError(`${at}.model: only embedded providers take a model file; list the models of this provider in models.`);
@@ -345,6 +384,7 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig, embedded:
     prices: p.prices,
     streamUsage: p.streamUsage,
     maxTokens: p.kind === "anthropic" ? (p.maxTokens ?? defaultAnthropicMaxTokens) : undefined,
+    vision: [...p.vision],
   };
 }
 

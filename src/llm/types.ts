@@ -1,8 +1,22 @@
 /** The provider-neutral shape of a chat call. */
 
+/** An image sent with a message, as its bytes. */
+export interface ChatImage {
+  /** `image/png`, `image/jpeg`, `image/webp`, `image/gif`. */
+  mimeType: string;
+  data: Buffer;
+  /** The file name as the platform gave it, for logs and placeholders. */
+  name?: string;
+}
+
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
   content: string;
+  /**
+   * Images the message carries (user messages). Only models that can see
+   * are sent them: the router skips the others (`ModelRouter.canSee`).
+   */
+  images?: ChatImage[];
 }
 
 export interface ChatRequest {
@@ -62,4 +76,10 @@ export interface LlmProvider {
    * (`num_ctx`), or undefined when not known. Never throws.
    */
   contextTokens?(model: string, signal?: AbortSignal): Promise<number | undefined>;
+  /**
+   * Whether `model` takes images, as far as the server or the model's name
+   * tells: Ollama's `/api/show` capabilities, a built-in list of well-known
+   * hosted names. Undefined when not known. Never throws.
+   */
+  canSee?(model: string, signal?: AbortSignal): Promise<boolean | undefined>;
 }

@@ -114,12 +114,35 @@ function keyOf(headers: IncomingHttpHeaders): string | undefined {
   return headers.authorization?.replace(/^Bearer /, "") || undefined;
 }
 
-/** Text of a message's or the system prompt's content: a string, or text blocks. */
-function textOf(content: unknown): string | undefined {
+/** A base64 image block as Anthropic takes it: `{type: "image", source: {type: "base64", media_type, data}}`. */
+function isImageBlock(block: unknown): boolean {
+  const { type, source } = (block ?? {}) as { type?: unknown; source?: { type?: unknown; media_type?: unknown; data?: unknown } };
+  return (
+    type === "image" &&
+    source?.type === "base64" &&
+    typeof source.media_type === "string" &&
+    ["image/jpeg", "image/png", "image/gif", "image/webp"].includes(source.media_type) &&
+    typeof source.data === "string" &&
+    source.data !== ""
+  );
+}
+
+/**
+ * Text of a message's or the system prompt's content: a string, or text
+ * blocks (and, with `images`, image blocks, which add no text; they stay in `requests`).
+ */
+function textOf(content: unknown, images = false): string | undefined {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return undefined;
-  const texts = content.map((block) => ((block as { type?: unknown }).type === "text" ? (block as { text?: unknown }).text : undefined));
+  const texts = content.map((block) =>
+    (block as { type?: unknown }).type === "text" ? (block as { text?: unknown }).text : images && isImageBlock(block) ? "" : undefined,
+  );
   return texts.every((t): t is string => typeof t === "string") ? texts.join("") : undefined;
+}
+
+/** A user message with an image block is not empty, even without text. */
+function hasImageBlock(content: unknown): boolean {
+  return Array.isArray(content) && content.some(isImageBlock);
 }
 
 /** Why Anthropic would refuse these messages, or undefined when it would take them. */
@@ -134,9 +157,9 @@ function refusal(messages: unknown[]): string | undefined {
     if (role !== "user" && role !== "assistant") return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     if (i === 0 && role !== "user") return 'messages: first message must use the "user" role';
     if (role === previous) return `messages: roles must alternate between "user" and "assistant", but found multiple "${role}" roles in a row`;
-    const text = textOf(content);
+    const text = textOf(content, role === "user");
     if (text === undefined) return `messages.${i}.content: Input should be a valid string or a list of text blocks`;
-    if (text.trim() === "") return `messages.${i}: all messages must have non-empty content`;
+    if (text.trim() === "" && !(role === "user" && hasImageBlock(content))) return `messages.${i}: all messages must have non-empty content`;
     previous = role;
   }
   return undefined;
@@ -249,7 +272,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
 
     const messages = raw.map((m) => {
       const { role, content } = m as { role: string; content: unknown };
-      return { role, content: textOf(content)! };
+      return { role, content: textOf(content, role === "user")! };
     });
     // The system prompt counts as input, as Anthropic counts it.
     const call: FakeChatCall = { model, messages: system ? [{ role: "system", content: system }, ...messages] : messages, stream: body.stream === true, body };

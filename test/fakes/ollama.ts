@@ -5,8 +5,9 @@
  * error bodies (`{"error": "..."}`) and injectable faults.
  *
  * `/api/show` reports each model's trained context length as Ollama does
- * (`model_info["<architecture>.context_length"]`), and every chat call's
- * `options.num_ctx` is kept (`numCtxSent`).
+ * (`model_info["<architecture>.context_length"]`) and its `capabilities`
+ * (`vision` for `visionModels`), and every chat call's `options.num_ctx` is
+ * kept (`numCtxSent`). Messages' `images` (base64) are kept in `requests`.
  *
  * Default answer: `Echo: <last user message>` in word chunks;
  * `prompt_eval_count` = words in all messages, `eval_count` = number of
@@ -53,6 +54,11 @@ export interface FakeOllamaOptions {
    * a model not listed reports {@link DEFAULT_CONTEXT_LENGTH}.
    */
   contextLengths?: Record<string, number>;
+  /**
+   * Models whose `/api/show` lists the `vision` capability, as llava and
+   * llama3.2-vision do; a name without a tag means `:latest`. Default: none.
+   */
+  visionModels?: string[];
 }
 
 /** What `/api/show` reports for llama3.2 (and, here, for any model not configured). */
@@ -146,6 +152,7 @@ function finalStats(answer: RecordedAnswer) {
 
 export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<FakeOllama> {
   let installed = new Set((options.models ?? ["llama3.2:latest"]).map(withTag));
+  const visionModels = new Set((options.visionModels ?? []).map(withTag));
   let responder: Responder | null = options.responder ?? null;
   const loaded = new Set<string>();
   const faults = new FaultSwitch();
@@ -329,7 +336,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
             [`${details.family}.context_length`]: contextLength,
             [`${details.family}.embedding_length`]: 3072,
           },
-          capabilities: ["completion", "tools"],
+          capabilities: visionModels.has(withTag(model)) ? ["completion", "vision"] : ["completion", "tools"],
           modified_at: "2025-01-01T00:00:00Z",
         });
       }

@@ -106,11 +106,20 @@ function modelNotFound(model: string) {
   return apiError(`The model \`${model}\` does not exist`, "invalid_request_error", "model_not_found");
 }
 
+/** A message's text: its string content, or its `text` parts joined (image parts stay in `requests`). */
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((part) => ((part as { type?: unknown }).type === "text" ? String((part as { text?: unknown }).text ?? "") : ""))
+    .join("");
+}
+
 function messagesOf(body: Record<string, unknown>): { role: string; content: string }[] {
   const raw = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
   return raw.map((m) => {
     const msg = (m ?? {}) as Record<string, unknown>;
-    return { role: String(msg.role ?? ""), content: typeof msg.content === "string" ? msg.content : "" };
+    return { role: String(msg.role ?? ""), content: textOf(msg.content) };
   });
 }
 

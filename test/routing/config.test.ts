@@ -129,8 +129,8 @@ describe("start-up refusals name the setting", () => {
     );
   });
 
-  it("a route with neither pattern nor maxChars", () => {
-    expect(refusal({ ...twoProviders, routes: [{ model: "local/llama3.2" }] }, env)).toMatch(/llm\.routes\.0.*needs a pattern, maxChars, or both/);
+  it("a route with neither pattern, maxChars nor hasImages", () => {
+    expect(refusal({ ...twoProviders, routes: [{ model: "local/llama3.2" }] }, env)).toMatch(/llm\.routes\.0.*needs a pattern, maxChars, hasImages: true, or several of them/);
   });
 
   it("a key variable that is not set", () => {
