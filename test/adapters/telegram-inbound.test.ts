@@ -300,7 +300,11 @@ describe("telegram inbound: where and whom (for the access lists and /block)", (
     const replies = rig.received.slice(3).map((r) => r.message.replyTo);
     expect(replies).toEqual([
       { author: { key: `telegram:${troll.id}`, name: "Troll" }, text: "something rude" },
-      { author: { key: `telegram:${troll.id}`, name: "Troll" }, text: "a rude picture" },
+      {
+        author: { key: `telegram:${troll.id}`, name: "Troll" },
+        text: "a rude picture",
+        attachments: [expect.objectContaining({ kind: "image", name: "photo.jpg", mimeType: "image/jpeg" })],
+      },
       { author: { key: `telegram:${tg.bot.id}`, name: "Parley", bot: true }, text: "I spoke" },
       undefined,
     ]);

@@ -13,6 +13,8 @@ export interface FileServing {
   chunkBytes?: number;
   /** Pause between writes, in milliseconds. @defaultValue 0 */
   chunkDelayMs?: number;
+  /** Answer with this status (and no file) instead, to play a failing file server. @defaultValue 200 */
+  status?: number;
 }
 
 /** One download as the fake served it. */
@@ -39,6 +41,10 @@ export async function serveFile(
 ): Promise<void> {
   const record: FileDownload = { path, size: bytes.length, bytesSent: 0, complete: false, closedEarly: false };
   downloads.push(record);
+  if (serving.status !== undefined && serving.status !== 200) {
+    res.writeHead(serving.status, { "content-type": "text/plain" }).end("failed");
+    return;
+  }
   res.on("close", () => {
     if (!record.complete) record.closedEarly = true;
   });

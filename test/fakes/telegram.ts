@@ -29,6 +29,9 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { serveFile, type FileDownload, type FileServing } from "./file-serving.js";
+
+export type { FileDownload, FileServing } from "./file-serving.js";
 
 /** A token bucket: `burst` calls at once, refilled at `perMinute` calls a minute. */
 export interface Bucket {
@@ -92,7 +95,10 @@ export interface FakeMessage {
   text?: string;
   entities?: FakeEntity[];
   /** A photo's sizes, for a message that is a photo with a caption. */
-  photo?: Array<{ file_id: string; file_unique_id: string; width: number; height: number }>;
+  photo?: Array<{ file_id: string; file_unique_id: string; width: number; height: number; file_size?: number }>;
+  document?: FakeFileRef & { file_name?: string; mime_type?: string };
+  voice?: FakeFileRef & { duration: number; mime_type?: string };
+  audio?: FakeFileRef & { duration: number; file_name?: string; mime_type?: string };
   caption?: string;
   caption_entities?: FakeEntity[];
   reply_to_message?: FakeMessage;
@@ -103,6 +109,32 @@ export interface FakeMessage {
   edit_date?: number;
   reply_markup?: unknown;
 }
+
+/** The file fields every Bot API file object has. */
+export interface FakeFileRef {
+  file_id: string;
+  file_unique_id: string;
+  file_size?: number;
+}
+
+/** A message with files, as a user sends it (see {@link FakeTelegram.sendFiles}). */
+export interface FilesInput {
+  chatId: number;
+  from?: FakeUser;
+  /** The caption (mentions and commands get their entities). */
+  caption?: string;
+  /** Reply to this message (its id in the chat). */
+  replyTo?: number;
+  /** A photo's sizes, each with its bytes, as Telegram keeps several of one picture. */
+  photo?: Array<{ width: number; height: number; bytes: Buffer }>;
+  document?: { fileName?: string; mimeType?: string; bytes: Buffer };
+  /** A voice message (OGG/Opus). */
+  voice?: { bytes: Buffer; durationSec?: number };
+  audio?: { fileName?: string; mimeType?: string; bytes: Buffer; durationSec?: number };
+}
+
+/** Telegram's `getFile` limit for bots, in bytes. */
+export const TELEGRAM_GET_FILE_LIMIT = 20 * 1_048_576;
 
 /** The bot's membership of a chat, as `ChatMember.status` says it. */
 export type BotStatus = "member" | "administrator" | "left" | "kicked";
@@ -243,6 +275,15 @@ export class FakeTelegram {
   private allowedUpdates: string[] | undefined;
   /** Updates Telegram would not have kept: their type was not in `allowed_updates`. */
   readonly droppedUpdates: FakeUpdate[] = [];
+  /** Files users sent, by `file_id`, with the `file_path` getFile gives. */
+  private readonly files = new Map<string, { bytes: Buffer; path: string; mimeType: string }>();
+  private nextFileId = 1;
+  /** How the download route sends files now; tests may change it. */
+  fileServing: FileServing = {};
+  /** `getFile` leaves out `file_size`, as the Bot API may. */
+  omitFileSizes = false;
+  /** Every file download (`/file/bot<token>/<path>`), in order, with how much was sent. */
+  readonly fileDownloads: FileDownload[] = [];
 
   constructor(opts: FakeTelegramOptions = {}) {
     this.token = opts.token ?? "123456:TEST-token_ABC";
@@ -381,6 +422,70 @@ export class FakeTelegram {
     }
     if (isIn(state.botStatus)) this.pushUpdate({ message: clone(message) });
     return message;
+  }
+
+  /**
+   * A user sends files (a photo in several sizes, a document, a voice
+   * message or an audio file), with or without a caption; the bot gets the
+   * update as Telegram sends it, with `file_id`s that `getFile` knows.
+   */
+  sendFiles(input: FilesInput): FakeMessage {
+    const state = this.mustChat(input.chatId);
+    const from = input.from ?? (state.chat.type === "private" ? this.userOfPrivate(state.chat) : this.user());
+    const message = this.storeMessage(state, { from, text: "" }, { chatId: input.chatId, replyTo: input.replyTo });
+    delete message.text;
+    if (input.caption !== undefined) {
+      message.caption = input.caption;
+      const entities = findEntities(input.caption);
+      if (entities.length > 0) message.caption_entities = entities;
+    }
+    if (input.photo) {
+      message.photo = input.photo.map((size) => ({ ...this.storeFile(size.bytes, "photos", "jpg", "image/jpeg"), width: size.width, height: size.height }));
+    }
+    if (input.document) {
+      const { fileName, mimeType, bytes } = input.document;
+      const extension = fileName?.split(".").pop() ?? "bin";
+      message.document = { ...this.storeFile(bytes, "documents", extension, mimeType ?? "application/octet-stream"), file_name: fileName, mime_type: mimeType };
+    }
+    if (input.voice) {
+      message.voice = { ...this.storeFile(input.voice.bytes, "voice", "oga", "audio/ogg"), duration: input.voice.durationSec ?? 1, mime_type: "audio/ogg" };
+    }
+    if (input.audio) {
+      const { fileName, mimeType, bytes, durationSec } = input.audio;
+      message.audio = { ...this.storeFile(bytes, "music", "mp3", mimeType ?? "audio/mpeg"), duration: durationSec ?? 1, file_name: fileName, mime_type: mimeType };
+    }
+    if (isIn(state.botStatus)) this.pushUpdate({ message: clone(message) });
+    return message;
+  }
+
+  private storeFile(bytes: Buffer, folder: string, extension: string, mimeType: string): FakeFileRef {
+    const n = this.nextFileId++;
+    const fileId = `AgAC-file-${n}`;
+    this.files.set(fileId, { bytes, path: `${folder}/file_${n}.${extension}`, mimeType });
+    return { file_id: fileId, file_unique_id: `u${n}`, file_size: bytes.length };
+  }
+
+  /** `getFile`: where to download a file; Telegram refuses files over 20 MB. */
+  private getFile(fileId: string): { file_id: string; file_unique_id: string; file_size?: number; file_path: string } {
+    const file = this.files.get(fileId);
+    if (!file) throw new ApiError(400, "Bad Request: invalid file_id");
+    if (file.bytes.length > TELEGRAM_GET_FILE_LIMIT) throw new ApiError(400, "Bad Request: file is too big");
+    const size = this.omitFileSizes ? {} : { file_size: file.bytes.length };
+    return { file_id: fileId, file_unique_id: fileId.replace("AgAC-file-", "u"), ...size, file_path: file.path };
+  }
+
+  /** The download route, `GET /file/bot<token>/<file_path>`; false for other requests. */
+  private serveDownload(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+    const match = /^\/file\/bot([^/]+)\/(.+)$/.exec(path);
+    if (!match) return false;
+    const file = [...this.files.values()].find((f) => f.path === match[2]);
+    if (req.method !== "GET" || match[1] !== this.token || !file) {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ ok: false, error_code: 404, description: "Not Found" }));
+      return true;
+    }
+    void serveFile(res, file.path, file.bytes, file.mimeType, this.fileServing, this.fileDownloads);
+    return true;
   }
 
   /** A message in a private chat from `user`. */
@@ -551,6 +656,7 @@ export class FakeTelegram {
   // ---- HTTP -----------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.serveDownload(req, res)) return;
     const atMs = Date.now();
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
@@ -735,6 +841,8 @@ export class FakeTelegram {
         return this.getChatMember(num(p.chat_id), num(p.user_id));
       case "leaveChat":
         return this.leaveChat(num(p.chat_id));
+      case "getFile":
+        return this.getFile(str(p.file_id));
       default:
         throw new ApiError(404, "Not Found: method not found");
     }

@@ -6,6 +6,7 @@
  */
 import type { Message, MessageEntity, User, UserFromGetMe } from "grammy/types";
 import type { UserRef } from "../../core/types.js";
+import { hasFiles } from "./attachments.js";
 
 /** The Telegram account that posts for a group's anonymous administrators. */
 const ANONYMOUS_ADMIN_BOT_ID = 1087968824;
@@ -34,10 +35,13 @@ export interface InboundMessage {
 /**
  * Normalises a text message (or a photo, video or file with a caption: the
  * caption is its text), or returns undefined for messages the bot never
- * answers: other bots (and itself), channel posts and messages without text.
+ * answers: other bots (and itself), channel posts, and messages without
+ * text, except a photo, document, voice message or audio file addressed to
+ * the bot (its text is then empty).
  */
 export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMessage | undefined {
-  const text = message.text ?? message.caption;
+  const filesOnly = message.text === undefined && message.caption === undefined && hasFiles(message);
+  const text = message.text ?? message.caption ?? (filesOnly ? "" : undefined);
   const from = message.from;
   if (text === undefined || from === undefined) return undefined;
   const anonymousAdmin = from.id === ANONYMOUS_ADMIN_BOT_ID && message.sender_chat?.id === message.chat.id;
@@ -56,6 +60,8 @@ export function normaliseMessage(message: Message, me: UserFromGetMe): InboundMe
   let addressed: boolean;
   if (isPrivate) addressed = !commandForOtherBot;
   else addressed = !commandForOtherBot && (command !== undefined || mentions.length > 0 || isReplyToBot(message, me));
+  // A file without a caption in a group is for the bot only when it says so; otherwise it was never the bot's business.
+  if (filesOnly && !addressed) return undefined;
   const original = repliedTo(message);
 
   return {

@@ -6,7 +6,7 @@
  * groups the bot is added to.
  */
 import { Bot, GrammyError, type Context } from "grammy";
-import type { UserFromGetMe } from "grammy/types";
+import type { Message, UserFromGetMe } from "grammy/types";
 import { run, sequentialize, type RunnerHandle } from "@grammyjs/runner";
 import { autoRetry } from "@grammyjs/auto-retry";
 import type { Logger } from "pino";
@@ -14,6 +14,7 @@ import type { Adapter, AdapterContext } from "../../core/adapter.js";
 import { ParleyError } from "../../core/errors.js";
 import type { Command, IncomingMessage } from "../../core/types.js";
 import { PacerPool } from "../shared/pacer.js";
+import { attachmentsOf, type FileSource } from "./attachments.js";
 import { describeError, redact, safeError, withRetryAfter } from "./errors.js";
 import { normaliseMessage, type InboundMessage } from "./inbound.js";
 import { createUpdateIntake, type UpdateIntake } from "./intake.js";
@@ -96,6 +97,7 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
     client: { apiRoot: opts.apiRoot?.replace(/\/+$/, ""), timeoutSeconds: API_TIMEOUT_SEC },
   });
   const safe = (error: unknown) => describeError(error, opts.token);
+  const files: FileSource = { api: bot.api, apiRoot: opts.apiRoot?.replace(/\/+$/, "") ?? "https://api.telegram.org", token: opts.token };
   // Private chats have positive ids, groups negative ones.
   const pacers = new PacerPool((chatId) => (Number(chatId) > 0 ? privateIntervalMs : groupIntervalMs));
   const moderators = new GroupModerators(bot.api, opts.adminCacheMs ?? 300_000, (error) => safeError(error, opts.token));
@@ -161,7 +163,9 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
     return task.finally(() => inFlight.delete(task));
   }
 
-  function toIncoming(inbound: InboundMessage, raw: unknown): IncomingMessage {
+  function toIncoming(inbound: InboundMessage, raw: Message): IncomingMessage {
+    const attachments = attachmentsOf(raw, files);
+    const replied = inbound.replyTo && raw.reply_to_message ? attachmentsOf(raw.reply_to_message, files) : undefined;
     return {
       platform: "telegram",
       channel: { key: inbound.channelKey, private: inbound.isPrivate, title: inbound.title },
@@ -171,7 +175,8 @@ export function createTelegramAdapter(opts: TelegramAdapterOptions): TelegramAda
       text: inbound.text,
       addressed: inbound.addressed,
       mentions: inbound.mentions,
-      ...(inbound.replyTo ? { replyTo: inbound.replyTo } : {}),
+      ...(attachments ? { attachments } : {}),
+      ...(inbound.replyTo ? { replyTo: { ...inbound.replyTo, ...(replied ? { attachments: replied } : {}) } } : {}),
       isModerator: async () => inbound.isPrivate || inbound.anonymousAdmin || moderators.isModerator(inbound.chatId, inbound.authorId),
       raw,
     };
