@@ -272,8 +272,9 @@ const llmSchema = z
     /**
      * `provider/model` that answers messages with images when the chosen
      * model cannot see them, e.g. `ollama/llava`; taken to see. With the
-     * single-provider setup a bare model name of that provider works too. Unset: such messages are refused with a
-     * sentence saying so, unless a route with `hasImages` applies.
+     * single-provider setup a bare model name of that provider works too.
+     * Unset: such messages are refused with a sentence saying so, unless a
+     * route with `hasImages` applies.
      */
     visionModel: z.string().min(1).optional(),
     /** Routing rules, tried in order after the persona's model. @defaultValue [] */
