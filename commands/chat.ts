@@ -1,7 +1,10 @@
 import { buildPrompt } from "../src/chat/prompt.js";
 import { foldOldTurns, overflows } from "../src/chat/summary.js";
 import { estimateTokens } from "../src/chat/tokens.js";
-import { ParleyError } from "../src/core/errors.js";
+import { isParleyError, ParleyError } from "../src/core/errors.js";
+import { readAttachments, type AttachedFile } from "../src/chat/attachments.js";
+import { resolveLlmSetup } from "../src/llm/setup.js";
+import { createTranscriber, type Transcriber } from "../src/llm/transcription.js";
 import type { Command, Reply } from "../src/core/types.js";
 import type { TokenUsage } from "../src/llm/types.js";
 import type { ModelChoice } from "../src/llm/router.js";
@@ -31,26 +34,45 @@ export const chat: Command = {
   async run({ message, reply, args, services, signal }) {
     const { config, history, usage, llm, budgets } = services;
     const channel = message.channel.key;
-    if (!args.replace(INVISIBLE, "")) {
+    const own = message.attachments ?? [];
+    const files = [...own, ...(message.replyTo?.attachments ?? [])];
+    if (!args.replace(INVISIBLE, "") && own.length === 0) {
       await reply.send(`Say something after ${config.prefixes[0]}chat, or just write to me. Send ${config.prefixes[0]}help for commands.`);
       return;
     }
+    // Images, text files and voice: what the model gets of them, what the user is told, what the history keeps.
+    const read = files.length > 0 ? await readAttachments(files, config.attachments, signal) : undefined;
+    const notes = [...(read?.notes ?? [])];
+    let heard: string | undefined;
+    const voice = read?.audio.find((a) => own.some((o) => o === a));
+    if (voice) {
+      const result = await transcribe(services, voice, signal);
+      if ("text" in result) heard = result.text;
+      else notes.push(result.note);
+    }
+    const images = read?.images ?? [];
+    const question = args.trim() || heard || (images.length === 1 ? "Describe this image." : images.length > 1 ? "Describe these images." : read?.text ? "Here is a file." : "");
+    if (!question) {
+      await reply.send(notes.join(" ") || "There was nothing I could read in that message.");
+      return "unanswered";
+    }
+    const asked = read?.text ? `${question}\n\n${read.text}` : question;
     // Independent reads, side by side: on Redis each is a round trip.
     const [persona, window, facts] = await Promise.all([
       currentPersona(services, channel),
       history.window(channel, config.history.promptMessages),
-      promptMemories(services, channel, args),
+      promptMemories(services, channel, question),
     ]);
     // Hybrid routing weighs the history a message carries: the summary and the turns sent with it.
     const historyTokens = window.turns.reduce((sum, t) => sum + estimateTokens(t.turn.content), estimateTokens(window.summary ?? ""));
-    let choice = llm.choose(persona, args, historyTokens);
+    let choice = llm.choose(persona, question, historyTokens, { hasImages: images.length > 0 });
     const messages = buildPrompt({
       persona,
       history: window.turns.map((t) => t.turn),
       memories: facts,
       summary: window.summary,
       shared: !message.channel.private,
-      user: { name: message.author.name, text: args },
+      user: { name: message.author.name, text: asked },
       replyTo: message.replyTo?.text.trim() ? { name: message.replyTo.author.name, text: message.replyTo.text } : undefined,
       historyTokens: config.history.promptTokens,
       // Known for Ollama (num_ctx): a history that would not fit the window is cut here, not silently by the server.
@@ -80,10 +102,26 @@ export const chat: Command = {
       choice = llm.named(spend.model);
       note = spend.note;
     }
+    let sendImages = images.length > 0;
+    if (sendImages) {
+      // A model is never sent images it cannot take: the vision model answers, or the images are left out, saying why.
+      const vision = await llm.visionChoice(choice, signal);
+      if ("choice" in vision) choice = vision.choice;
+      else {
+        sendImages = false;
+        if (!args.trim() && !heard) {
+          await reply.send([vision.refuse, ...notes].join(" "));
+          return "unanswered";
+        }
+        notes.unshift(vision.refuse);
+      }
+    }
+    if (sendImages) messages[messages.length - 1] = { ...messages[messages.length - 1]!, images };
 
     const answer = new AnswerStream(llm.chat(choice, messages, { temperature: persona.temperature, signal }));
     reply.typing();
-    await reply.stream(withFooter(answer.shown(), answer, note, config.llm.showModel));
+    const header = [...(heard !== undefined ? [`> 🎤 ${heard}`] : []), ...(notes.length > 0 ? [`*(${notes.join(" ")})*`] : [])];
+    await reply.stream(withHeader(header, withFooter(answer.shown(), answer, note, config.llm.showModel)));
     const complexity = choice.complexity;
     const record = async (tokens: TokenUsage, target?: string) => {
       const cost = target ? llm.costOf(target, tokens) : 0;
@@ -111,13 +149,15 @@ export const chat: Command = {
     }
 
     const now = Date.now();
+    // The history keeps the words and a placeholder for each attachment, never the bytes.
+    const said = [question, ...(read?.placeholders ?? [])].join(" ");
     await history.append(channel, [
-      { role: "user", content: args, author: message.author.name, at: now },
+      { role: "user", content: said, author: message.author.name, at: now },
       { role: "assistant", content: answer.text, at: now },
     ]);
     const headsUp = await record(reported ?? estimated, target);
     // The window read above held every turn not yet summarised unless it was full; then the fold looks for itself.
-    const pending = [...window.turns.map((t) => t.turn.content), args, answer.text];
+    const pending = [...window.turns.map((t) => t.turn.content), said, answer.text];
     if (window.turns.length >= config.history.promptMessages || overflows(config.history, window.summary, pending)) {
       // The answer is out: a store that went away is logged, not told; the fold is tried again after a later message.
       await foldOldTurns(services, channel).catch((e: unknown) => {
@@ -128,6 +168,37 @@ export const chat: Command = {
     await sendHeadsUp(reply, headsUp);
   },
 };
+
+/** Lines shown above the answer (what was heard, what was not read), then the answer. */
+async function* withHeader(lines: readonly string[], stream: AsyncIterable<string>): AsyncGenerator<string> {
+  if (lines.length > 0) yield `${lines.join("\n")}\n\n`;
+  yield* stream;
+}
+
+/** Transcribers by `llm.transcription`, made once. */
+const transcribers = new Map<string, Transcriber>();
+
+/** The words of a voice message, or the sentence saying why there are none. */
+async function transcribe(services: Services, voice: AttachedFile, signal?: AbortSignal): Promise<{ text: string } | { note: string }> {
+  const { config } = services;
+  const ref = config.llm.transcription;
+  if (!ref) return { note: "Voice messages are not set up here: a moderator can name a transcription model in llm.transcription (LLM_TRANSCRIPTION)." };
+  let transcriber = transcribers.get(ref);
+  if (!transcriber) {
+    const made = createTranscriber(ref, resolveLlmSetup(config.llm, config.embedded));
+    if ("problem" in made) return { note: "Voice messages are not set up correctly here." };
+    transcribers.set(ref, (transcriber = made));
+  }
+  try {
+    const audio = await voice.fetch(config.attachments.maxAudioBytes, signal);
+    const text = await transcriber.transcribe(audio, voice.name, signal);
+    return text ? { text } : { note: `I heard nothing in ${voice.name}.` };
+  } catch (e) {
+    if (!isParleyError(e)) throw e;
+    services.log.warn({ code: e.code, detail: e.message }, "voice message not transcribed");
+    return { note: `I couldn't transcribe ${voice.name}: ${lowerFirst(e.userMessage)}` };
+  }
+}
 
 /**
  * The answer, then (when there was a whole answer) a note saying why

@@ -81,6 +81,18 @@ describe("discord end to end (npm start, fake Discord, fake Ollama)", () => {
     expect(asked.content).toMatch(/^\(in reply to [^:]+: "Let's ship on Friday"\)\nAda L\.: is that realistic\?$/);
   });
 
+  it("does not send a DM's image to a model that cannot see it, and says what to configure", async () => {
+    const { fake, dmUser } = discord;
+    const png = Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), Buffer.alloc(64, 3)]);
+    const before = ollama.requests.filter((r) => r.path === "/api/chat").length;
+    await fake.sendDm(dmUser.id, "", [{ filename: "cat.png", contentType: "image/png", bytes: png }]);
+    const answer = await answerIn(fake.dmChannelId(dmUser.id), (m) => m.content.includes("cannot see images"));
+    expect(answer.content).toMatch(/^The model ollama\/llama3\.2(:latest)? cannot see images; .*LLM_VISION_MODEL/);
+    expect(ollama.requests.filter((r) => r.path === "/api/chat").length).toBe(before);
+    // It was downloaded from the fake's CDN, whole.
+    expect(fake.cdnDownloads.at(-1)?.complete).toBe(true);
+  });
+
   it("runs prefix and slash commands: remember by !remember, recall by /recall", async () => {
     const { fake, general, member } = discord;
     await fake.sendGuildMessage({ channelId: general, authorId: member.id, content: "!remember the wifi password is hunter2" });

@@ -17,7 +17,7 @@ let app: App | undefined;
 let bot: BotProcess | undefined;
 
 beforeAll(async () => {
-  ollama = await startFakeOllama({ models: ["llama3.2:latest"] });
+  ollama = await startFakeOllama({ models: ["llama3.2:latest", "llava:latest"], visionModels: ["llava:latest"] });
 });
 afterAll(async () => {
   await ollama.close();
@@ -116,6 +116,27 @@ describe("Telegram end to end", () => {
     tg.groupMessage(group, bob, "is that too early?", { mention: true, replyTo: plan.message_id });
     await tg.waitFor(() => tg.botTexts(group.id).length === 1, 15_000, "the answer");
     expect(lastChatCall()!.messages.at(-1)).toEqual({ role: "user", content: '(in reply to Ann: "Let\'s meet at the harbour at 6")\nBob: is that too early?' });
+  });
+
+  it("sends a photo's largest size to the vision model byte for byte, a document's text into the prompt, and keeps placeholders", async () => {
+    const tg = await startWholeBot({ LLM_VISION_MODEL: "llava:latest" });
+    const ann = tg.user({ first_name: "Ann" });
+    const chat = tg.privateChat(ann);
+    const small = Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), Buffer.alloc(40, 1)]);
+    const large = Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), Buffer.alloc(900, 2)]);
+    tg.sendFiles({ chatId: chat.id, from: ann, caption: "what is on it?", photo: [{ width: 90, height: 90, bytes: small }, { width: 800, height: 800, bytes: large }] });
+    await tg.waitFor(() => tg.botTexts(chat.id).length === 1, 15_000, "the answer");
+    const call = ollama.requests.filter((r) => r.path === "/api/chat").at(-1)!.body as { model: string; messages: Array<{ content: string; images?: string[] }> };
+    expect(call.model).toBe("llava:latest");
+    expect(call.messages.at(-1)!.images!.map((i) => Buffer.from(i, "base64"))).toEqual([large]);
+
+    tg.sendFiles({ chatId: chat.id, from: ann, caption: "and this?", document: { fileName: "notes.md", mimeType: "text/markdown", bytes: Buffer.from("# Plan\nship on Friday") } });
+    await tg.waitFor(() => tg.botTexts(chat.id).length === 2, 15_000, "the second answer");
+    expect(lastChatCall()!.messages.at(-1)!.content).toBe("and this?\n\nnotes.md:\n```\n# Plan\nship on Friday\n```");
+    // The turn is stored once the answer has been sent in full.
+    const userTurns = async () => (await app!.services.history.recent(`telegram:${chat.id}`, 10)).filter((t) => t.role === "user").map((t) => t.content);
+    for (let i = 0; i < 100 && (await userTurns()).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await userTurns()).toEqual(["what is on it? [image: photo.jpg]", "and this? [file: notes.md, 21 characters]"]);
   });
 
   it("refuses a non-admin's /reset in a group and lets an admin reset", async () => {

@@ -24,6 +24,7 @@ export interface Speaker {
   roles?: string[];
   mentions?: IncomingMessage["mentions"];
   replyTo?: IncomingMessage["replyTo"];
+  attachments?: IncomingMessage["attachments"];
 }
 
 /** The whole bot in this process, without a platform: messages go straight to the dispatcher. */
@@ -66,6 +67,7 @@ export async function startTestApp(env: Record<string, string | undefined>): Pro
           author: { key: `${platform}:${user}`, name: who.name ?? `user${user}`, ...(who.roles ? { roles: who.roles } : {}) },
           ...(who.mentions ? { mentions: who.mentions } : {}),
           ...(who.replyTo ? { replyTo: who.replyTo } : {}),
+          ...(who.attachments ? { attachments: who.attachments } : {}),
           text,
           addressed: true,
           isModerator: async () => who.moderator ?? false,
