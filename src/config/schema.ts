@@ -123,9 +123,10 @@ const providerSchema = z
     /**
      * Models of this provider that take images (`llava`, `gpt-4o-mini`), on
      * top of what Ollama's `/api/show` says and a built-in list of well-known
-     * hosted names. Not for embedded providers. @defaultValue []
+     * hosted names; `true`: every model of this provider does. Not for
+     * embedded providers. @defaultValue []
      */
-    vision: z.array(z.string().min(1)).default([]),
+    vision: z.union([z.boolean(), z.array(z.string().min(1))]).default([]),
   })
   .strict();
 

@@ -209,7 +209,7 @@ export class ModelRouter {
       ...(this.#setup.visionTarget ? [this.#setup.visionTarget] : []),
       ...this.#setup.routes.filter((r) => r.hasImages).map((r) => r.target),
     ];
-    if (declared.some((t) => t.provider === target.provider && sameModel(t.model, target.model))) return true;
+    if (declared.some((t) => t.provider === target.provider && (t.model === "*" || sameModel(t.model, target.model)))) return true;
     return (await slot.provider.canSee?.(target.model, signal)) === true;
   }
 

@@ -50,7 +50,7 @@ export interface ProviderSetup {
   modelRef?: string;
   /** Embedded: how the model runs. */
   embedded?: Omit<EmbeddedConfig, "maxTokens">;
-  /** Models the config says take images (`vision`). */
+  /** Models the config says take images (`vision`); `*` for every model of the provider (`vision: true`). */
   vision: string[];
 }
 
@@ -358,7 +358,7 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig, embedded:
   if (p.kind === "embedded") {
     if (p.baseUrl !== undefined || p.apiKeyEnv !== undefined) throw new LlmSetupError(`${at}: an embedded model runs in the bot: it has no baseUrl or key; name its file, URL or hf: URI in model.`);
     if (p.models.length > 0) throw new LlmSetupError(`${at}.models: an embedded provider runs one model; name its file, URL or hf: URI in model.`);
-    if (p.vision.length > 0) throw new LlmSetupError(`${at}.vision: embedded models take text only here; name a model of an ollama, openai or anthropic provider.`);
+    if (p.vision === true || (Array.isArray(p.vision) && p.vision.length > 0)) throw new LlmSetupError(`${at}.vision: embedded models take text only here; name a model of an ollama, openai or anthropic provider.`);
     return embeddedProvider(name, p.model ?? llm.embeddedModel ?? DEFAULT_EMBEDDED_MODEL, p, llm, embedded);
   }
   if (p.model !== undefined) throw new LlmSetupError(`${at}.model: only embedded providers take a model file; list the models of this provider in models.`);
@@ -384,7 +384,8 @@ function providerFrom(name: string, p: ProviderConfig, llm: LlmConfig, embedded:
     prices: p.prices,
     streamUsage: p.streamUsage,
     maxTokens: p.kind === "anthropic" ? (p.maxTokens ?? defaultAnthropicMaxTokens) : undefined,
-    vision: [...p.vision],
+    // `vision: true`: every model of the provider, written as `*`.
+    vision: p.vision === true ? ["*"] : p.vision === false ? [] : [...p.vision],
   };
 }
 

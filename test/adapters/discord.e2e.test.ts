@@ -36,9 +36,9 @@ const answerIn = (channelId: string, check: (m: StoredMessage) => boolean, timeo
 
 describe("discord end to end (npm start, fake Discord, fake Ollama)", () => {
   beforeAll(async () => {
-    ollama = await startFakeOllama({ models: ["llama3.2:latest"] });
+    ollama = await startFakeOllama({ models: ["llama3.2:latest", "llava:latest"], visionModels: ["llava:latest"] });
     discord = await startScenario();
-    bot = await startDiscordBot(discord);
+    bot = await startDiscordBot(discord, { LLM_VISION_MODEL: "llava:latest" });
   }, 30_000);
   afterAll(async () => {
     bot?.kill();
@@ -81,15 +81,14 @@ describe("discord end to end (npm start, fake Discord, fake Ollama)", () => {
     expect(asked.content).toMatch(/^\(in reply to [^:]+: "Let's ship on Friday"\)\nAda L\.: is that realistic\?$/);
   });
 
-  it("does not send a DM's image to a model that cannot see it, and says what to configure", async () => {
+  it("sends a DM's image from Discord's CDN to the vision model byte for byte, asking to describe it", async () => {
     const { fake, dmUser } = discord;
     const png = Buffer.concat([Buffer.from("89504e470d0a1a0a", "hex"), Buffer.alloc(64, 3)]);
-    const before = ollama.requests.filter((r) => r.path === "/api/chat").length;
     await fake.sendDm(dmUser.id, "", [{ filename: "cat.png", contentType: "image/png", bytes: png }]);
-    const answer = await answerIn(fake.dmChannelId(dmUser.id), (m) => m.content.includes("cannot see images"));
-    expect(answer.content).toMatch(/^The model ollama\/llama3\.2(:latest)? cannot see images; .*LLM_VISION_MODEL/);
-    expect(ollama.requests.filter((r) => r.path === "/api/chat").length).toBe(before);
-    // It was downloaded from the fake's CDN, whole.
+    await answerIn(fake.dmChannelId(dmUser.id), (m) => m.content === "Echo: Describe this image.");
+    const call = ollama.requests.filter((r) => r.path === "/api/chat").at(-1)!.body as { model: string; messages: Array<{ images?: string[] }> };
+    expect(call.model).toBe("llava:latest");
+    expect(call.messages.at(-1)!.images!.map((i) => Buffer.from(i, "base64"))).toEqual([png]);
     expect(fake.cdnDownloads.at(-1)?.complete).toBe(true);
   });
 

@@ -207,6 +207,15 @@ describe("the router", () => {
     }
   });
 
+  it("vision: true on a provider: every model of it sees", async () => {
+    const all = { ...providers(), cloud: { ...providers().cloud, vision: true } };
+    const router = routerOf({ providers: all, default: "cloud/text-only" });
+    const chosen = await router.visionChoice(router.choose(undefined, "What is this?", 0, { hasImages: true }));
+    expect("choice" in chosen && targetOf(chosen.choice)).toBe("cloud/text-only");
+    const without = routerOf({ providers: providers(), default: "cloud/text-only" });
+    expect("refuse" in (await without.visionChoice(without.choose(undefined, "What is this?", 0, { hasImages: true })))).toBe(true);
+  });
+
   it("with no vision model: one sentence saying the model cannot see and what to configure", async () => {
     const router = routerOf({ providers: providers(), default: "cloud/text-only" });
     const chosen = await router.visionChoice(router.choose(undefined, "What is this?", 0, { hasImages: true }));
