@@ -7,7 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTelegramAdapter } from "../../src/adapters/telegram/index.js";
 import { startApp, type App } from "../../src/app.js";
 import { loadConfig } from "../../src/config/load.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { startFakeOllama, type FakeOllama } from "../fakes/ollama.js";
+import { writeConfig } from "../routing/support.js";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram.js";
 import { botEnv, startBot, type BotProcess } from "../support/bot-process.js";
 
@@ -137,6 +140,43 @@ describe("Telegram end to end", () => {
     const userTurns = async () => (await app!.services.history.recent(`telegram:${chat.id}`, 10)).filter((t) => t.role === "user").map((t) => t.content);
     for (let i = 0; i < 100 && (await userTurns()).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await userTurns()).toEqual(["what is on it? [image: photo.jpg]", "and this? [file: notes.md, 21 characters]"]);
+  });
+
+  it("transcribes a voice message through llm.transcription and answers it, showing what it heard", async () => {
+    const heard: Buffer[] = [];
+    const whisper = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        heard.push(Buffer.concat(chunks));
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ text: "is the ferry running today" }));
+      });
+    });
+    await new Promise<void>((resolve) => whisper.listen(0, "127.0.0.1", resolve));
+    try {
+      const config = writeConfig({
+        llm: {
+          providers: {
+            local: { kind: "ollama", baseUrl: ollama.url, models: ["llama3.2:latest"] },
+            voice: { kind: "openai", baseUrl: `http://127.0.0.1:${(whisper.address() as AddressInfo).port}/v1`, models: ["whisper-1"] },
+          },
+          default: "local/llama3.2:latest",
+          transcription: "voice/whisper-1",
+        },
+      });
+      const tg = await startWholeBot({ PARLEY_CONFIG: config });
+      const ann = tg.user({ first_name: "Ann" });
+      const chat = tg.privateChat(ann);
+      const ogg = Buffer.concat([Buffer.from("OggS"), Buffer.alloc(200, 5)]);
+      tg.sendFiles({ chatId: chat.id, from: ann, voice: { bytes: ogg, durationSec: 2 } });
+      await tg.waitFor(() => tg.botTexts(chat.id).length === 1, 15_000, "the answer");
+      expect(tg.botTexts(chat.id)[0]).toContain("is the ferry running today\n\nEcho: is the ferry running today");
+      // The voice message's bytes, fetched through getFile, went to the transcription endpoint (the start also asked it for its models).
+      expect(heard.some((body) => body.includes(ogg))).toBe(true);
+    } finally {
+      await new Promise((resolve) => whisper.close(resolve));
+    }
   });
 
   it("refuses a non-admin's /reset in a group and lets an admin reset", async () => {
