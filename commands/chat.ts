@@ -4,7 +4,7 @@ import { estimateTokens } from "../src/chat/tokens.js";
 import { isParleyError, ParleyError } from "../src/core/errors.js";
 import { readAttachments, type AttachedFile } from "../src/chat/attachments.js";
 import { resolveLlmSetup } from "../src/llm/setup.js";
-import { createTranscriber, type Transcriber } from "../src/llm/transcription.js";
+import type { Transcriber } from "../src/llm/transcription.js";
 import type { Command, Reply } from "../src/core/types.js";
 import type { TokenUsage } from "../src/llm/types.js";
 import type { ModelChoice } from "../src/llm/router.js";
@@ -185,6 +185,8 @@ async function transcribe(services: Services, voice: AttachedFile, signal?: Abor
   if (!ref) return { note: "Voice messages are not set up here: a moderator can name a transcription model in llm.transcription (LLM_TRANSCRIPTION)." };
   let transcriber = transcribers.get(ref);
   if (!transcriber) {
+    // The openai client is imported when the first voice message comes.
+    const { createTranscriber } = await import("../src/llm/transcription.js");
     const made = createTranscriber(ref, resolveLlmSetup(config.llm, config.embedded));
     if ("problem" in made) return { note: "Voice messages are not set up correctly here." };
     transcribers.set(ref, (transcriber = made));

@@ -2,8 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { createTranscriber } from "../llm/transcription.js";
-import { LlmSetupError, resolveLlmSetup } from "../llm/setup.js";
+import { LlmSetupError, resolveLlmSetup, transcriptionProblem } from "../llm/setup.js";
 import { configSchema, type Config } from "./schema.js";
 
 /** A setting that stops the bot at start-up; the message names the setting. */
@@ -138,8 +137,8 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = [])
   readProviderKeys(config, env);
   try {
     const setup = resolveLlmSetup(config.llm, config.embedded);
-    const transcriber = config.llm.transcription ? createTranscriber(config.llm.transcription, setup) : undefined;
-    if (transcriber && "problem" in transcriber) throw new LlmSetupError(transcriber.problem);
+    const transcription = config.llm.transcription ? transcriptionProblem(config.llm.transcription, setup) : undefined;
+    if (transcription) throw new LlmSetupError(transcription);
   } catch (e) {
     if (e instanceof LlmSetupError) throw new ConfigError(e.message);
     throw e;

@@ -4,12 +4,11 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import { createAnthropicProvider } from "./anthropic.js";
 import { createEmbeddedProvider } from "./embedded.js";
 import { embeddedModelFile } from "./embedded-setup.js";
 import { checkProviders, type ProviderCheck } from "./availability.js";
 import { createOllamaProvider } from "./ollama.js";
-import { createOpenAiProvider } from "./openai.js";
+import { lazyProvider } from "./lazy-provider.js";
 import type { ModelMetrics } from "../metrics/model-metrics.js";
 import { ModelRouter } from "./router.js";
 import { defaultAnthropicMaxTokens, resolveLlmSetup, type LlmSetup, type ProviderSetup } from "./setup.js";
@@ -51,24 +50,29 @@ function createProvider(setup: ProviderSetup, log?: Logger, env: Record<string, 
       log,
     });
   }
+  // The hosted clients are imported at the first call (see lazy-provider.ts).
   if (setup.kind === "anthropic") {
-    return createAnthropicProvider({
+    return lazyProvider(setup.name, "anthropic", async () =>
+      (await import("./anthropic.js")).createAnthropicProvider({
+        name: setup.name,
+        baseURL: setup.baseUrl,
+        apiKey: setup.apiKey,
+        timeoutMs: setup.timeoutMs,
+        maxTokens: setup.maxTokens ?? defaultAnthropicMaxTokens,
+        log,
+      }),
+    );
+  }
+  return lazyProvider(setup.name, "openai", async () =>
+    (await import("./openai.js")).createOpenAiProvider({
       name: setup.name,
       baseURL: setup.baseUrl,
       apiKey: setup.apiKey,
       timeoutMs: setup.timeoutMs,
-      maxTokens: setup.maxTokens ?? defaultAnthropicMaxTokens,
+      sendStreamOptions: setup.streamUsage,
       log,
-    });
-  }
-  return createOpenAiProvider({
-    name: setup.name,
-    baseURL: setup.baseUrl,
-    apiKey: setup.apiKey,
-    timeoutMs: setup.timeoutMs,
-    sendStreamOptions: setup.streamUsage,
-    log,
-  });
+    }),
+  );
 }
 
 /**

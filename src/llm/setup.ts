@@ -395,3 +395,13 @@ function defaultBaseUrl(kind: ProviderConfig["kind"], llm: LlmConfig): string {
   if (kind === "anthropic") return llm.anthropicBaseUrl ?? hostedPresets.anthropic.baseUrl;
   return llm.openaiBaseUrl ?? hostedPresets.openai.baseUrl;
 }
+
+/** Why `llm.transcription` cannot work with these providers, or undefined when it can (see transcription.ts). */
+export function transcriptionProblem(ref: string, setup: LlmSetup): string | undefined {
+  const names = new Set(setup.providers.map((p) => p.name));
+  const target = parseTarget(ref, names);
+  const provider = target && setup.providers.find((p) => p.name === target.provider);
+  if (!target || !provider) return `llm.transcription: "${ref}" must be provider/model naming a configured provider (configured: ${[...names].join(", ")}).`;
+  if (provider.kind !== "openai") return `llm.transcription: ${provider.name} is of kind ${provider.kind}; transcription needs an OpenAI-compatible provider (kind: openai).`;
+  return undefined;
+}

@@ -7,7 +7,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from "openai";
 import { ParleyError } from "../core/errors.js";
 import { statusError, timeoutError, transportError, unavailableError, type CallContext } from "./convert-error.js";
-import { parseTarget, type LlmSetup } from "./setup.js";
+import { parseTarget, transcriptionProblem, type LlmSetup } from "./setup.js";
 
 export interface Transcriber {
   /** `provider/model`, for logs. */
@@ -24,11 +24,10 @@ const TRANSCRIPTION_TIMEOUT_MS = 120_000;
  * that is not OpenAI-compatible, or none of that name).
  */
 export function createTranscriber(ref: string, setup: LlmSetup): Transcriber | { problem: string } {
-  const names = new Set(setup.providers.map((p) => p.name));
-  const target = parseTarget(ref, names);
-  const provider = target && setup.providers.find((p) => p.name === target.provider);
-  if (!target || !provider) return { problem: `llm.transcription: "${ref}" must be provider/model naming a configured provider (configured: ${[...names].join(", ")}).` };
-  if (provider.kind !== "openai") return { problem: `llm.transcription: ${provider.name} is of kind ${provider.kind}; transcription needs an OpenAI-compatible provider (kind: openai).` };
+  const problem = transcriptionProblem(ref, setup);
+  if (problem) return { problem };
+  const target = parseTarget(ref, new Set(setup.providers.map((p) => p.name)))!;
+  const provider = setup.providers.find((p) => p.name === target.provider)!;
   const client = new OpenAI({
     baseURL: provider.baseUrl,
     apiKey: provider.apiKey || "not-needed",
