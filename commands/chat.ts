@@ -175,21 +175,21 @@ async function* withHeader(lines: readonly string[], stream: AsyncIterable<strin
   yield* stream;
 }
 
-/** Transcribers by `llm.transcription`, made once. */
-const transcribers = new Map<string, Transcriber>();
+/** The transcriber of each configuration, made at its first voice message. */
+const transcribers = new WeakMap<Services["config"], Transcriber>();
 
 /** The words of a voice message, or the sentence saying why there are none. */
 async function transcribe(services: Services, voice: AttachedFile, signal?: AbortSignal): Promise<{ text: string } | { note: string }> {
   const { config } = services;
   const ref = config.llm.transcription;
   if (!ref) return { note: "Voice messages are not set up here: a moderator can name a transcription model in llm.transcription (LLM_TRANSCRIPTION)." };
-  let transcriber = transcribers.get(ref);
+  let transcriber = transcribers.get(config);
   if (!transcriber) {
     // The openai client is imported when the first voice message comes.
     const { createTranscriber } = await import("../src/llm/transcription.js");
     const made = createTranscriber(ref, resolveLlmSetup(config.llm, config.embedded));
     if ("problem" in made) return { note: "Voice messages are not set up correctly here." };
-    transcribers.set(ref, (transcriber = made));
+    transcribers.set(config, (transcriber = made));
   }
   try {
     const audio = await voice.fetch(config.attachments.maxAudioBytes, signal);
