@@ -86,6 +86,16 @@ describe("attachments in chat", () => {
     expect(stored[0]!.content).toBe("Describe this image. [image: cat.png]");
   });
 
+  it("puts the images of the message replied to in the prompt too, with its author and text", async () => {
+    const b = await start({ visionModel: "local/llava" });
+    const replyTo = { author: { key: "telegram:7", name: "Cara" }, text: "my new kitten", attachments: [attachment("image", "kitten.png", PNG, "image/png")] };
+    await b.say("what colour is it?", { user: "1", replyTo });
+    const sent = lastCall();
+    expect(sent.model).toBe("llava");
+    expect(sent.messages.at(-1)!.content).toBe('(in reply to Cara: "my new kitten")\nuser1: what colour is it?');
+    expect(sent.messages.at(-1)!.images!.map((i) => Buffer.from(i, "base64"))).toEqual([PNG]);
+  });
+
   it("never sends images to a model that cannot see: says so, and answers the text", async () => {
     const b = await start();
     const answer = await b.say("what breed?", { user: "1", attachments: [attachment("image", "cat.png", PNG, "image/png")] });
