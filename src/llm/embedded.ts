@@ -29,6 +29,8 @@ import {
 import { acquireModel, allowThreads, ModelLoadFailure, releaseModel, routeNativeLogs, type GpuLayers, type SharedModel } from "./embedded-model.js";
 import { AnswerQueue } from "./embedded-queue.js";
 import { LatencyWindow } from "./latency.js";
+// One rule for a model's name, whether the config names a file, a URL or an hf: URI.
+import { embeddedModelName } from "./setup.js";
 import type { ChatDelta, ChatRequest, LlmProvider } from "./types.js";
 
 export interface EmbeddedProviderOptions {
@@ -115,11 +117,6 @@ const DEFAULT_MAX_WAIT_MS = 30_000;
 
 /** The abort reason of answers stopped by `close()`. */
 const CLOSING = Symbol("embedded provider closing");
-
-/** The model's name: its file name without `.gguf`. */
-export function embeddedModelName(file: string): string {
-  return path.basename(file).replace(/\.gguf$/i, "");
-}
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as it aborts (the promise runs on). */
 function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
