@@ -17,6 +17,7 @@
  * `npx tsx bench/embedded.ts` prints the table; `measureEmbedded` and
  * `embeddedTable` are for `bench/run.ts`.
  */
+import { count } from "./settings.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -40,17 +41,10 @@ export interface EmbeddedBenchSettings {
 }
 
 export function readEmbeddedBenchSettings(env: Env = process.env): EmbeddedBenchSettings {
-  const int = (name: string, fallback: number, min: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
-    return n;
-  };
   return {
-    answers: int("BENCH_EMBEDDED_ANSWERS", 100, 1),
-    warmup: int("BENCH_EMBEDDED_WARMUP", 10, 0),
-    tokens: int("BENCH_EMBEDDED_TOKENS", 64, 2),
+    answers: count(env, "BENCH_EMBEDDED_ANSWERS", 100, 1),
+    warmup: count(env, "BENCH_EMBEDDED_WARMUP", 10, 0),
+    tokens: count(env, "BENCH_EMBEDDED_TOKENS", 64, 2),
   };
 }
 

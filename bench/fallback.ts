@@ -14,6 +14,7 @@
  * `npx tsx bench/fallback.ts` prints the table; `measureFallback` and
  * `fallbackTable` are for `bench/run.ts`.
  */
+import { count } from "./settings.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,18 +42,11 @@ export interface FallbackSettings {
 }
 
 export function readFallbackSettings(env: Env = process.env): FallbackSettings {
-  const int = (name: string, fallback: number, min: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
-    return n;
-  };
   return {
-    messages: int("BENCH_FALLBACK_MESSAGES", 100, 1),
-    hangMessages: int("BENCH_FALLBACK_HANG_MESSAGES", 5, 1),
-    timeoutMs: int("BENCH_FALLBACK_TIMEOUT_MS", 1000, 50),
-    warmup: int("BENCH_FALLBACK_WARMUP", 10, 0),
+    messages: count(env, "BENCH_FALLBACK_MESSAGES", 100, 1),
+    hangMessages: count(env, "BENCH_FALLBACK_HANG_MESSAGES", 5, 1),
+    timeoutMs: count(env, "BENCH_FALLBACK_TIMEOUT_MS", 1000, 50),
+    warmup: count(env, "BENCH_FALLBACK_WARMUP", 10, 0),
   };
 }
 

@@ -4,6 +4,7 @@
  * channels in one run; each size's median is compared with the channel
  * without memories.
  */
+import { count } from "./settings.js";
 import { performance } from "node:perf_hooks";
 import type { MemoryBook } from "../src/store/memories.js";
 import { promptText, startBot, timeBot, type BenchEnvironment } from "./harness.js";
@@ -24,15 +25,10 @@ export interface MemoryBenchSettings {
 export function readMemoryBenchSettings(env: Record<string, string | undefined> = process.env): MemoryBenchSettings {
   const sizes = (env.BENCH_MEMORY_SIZES?.trim() || "0,100,1000,10000").split(/[\s,]+/).filter(Boolean).map((s) => Number(s.replace(/_/g, "")));
   if (sizes.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`BENCH_MEMORY_SIZES must be whole numbers, got "${env.BENCH_MEMORY_SIZES}".`);
-  const count = (name: string, fallback: number, min: number) => {
-    const n = Number((env[name]?.trim() || String(fallback)).replace(/_/g, ""));
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number ≥ ${min}, got "${env[name]}".`);
-    return n;
-  };
   return {
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
-    messages: count("BENCH_MEMORY_MESSAGES", 200, 1),
-    warmup: count("BENCH_MEMORY_WARMUP", 20, 0),
+    messages: count(env, "BENCH_MEMORY_MESSAGES", 200, 1),
+    warmup: count(env, "BENCH_MEMORY_WARMUP", 20, 0),
   };
 }
 

@@ -5,6 +5,7 @@
  * same number of messages over its own channels; the clock runs from `go`
  * to the last process done.
  */
+import { count } from "./settings.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
@@ -25,12 +26,7 @@ export interface ProcessesSettings {
 export function readProcessesSettings(env: Record<string, string | undefined> = process.env): ProcessesSettings {
   const list = (env.BENCH_PROCESSES ?? "1,2,3").split(/[\s,]+/).filter(Boolean).map(Number);
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_PROCESSES must list whole numbers ≥ 1, got "${env.BENCH_PROCESSES}".`);
-  const whole = (name: string, fallback: number) => {
-    const n = Number(env[name] ?? fallback);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1, got "${env[name]}".`);
-    return n;
-  };
-  return { counts: list, messages: whole("BENCH_PROCESS_MESSAGES", 400), channels: whole("BENCH_PROCESS_CHANNELS", 8) };
+  return { counts: list, messages: count(env, "BENCH_PROCESS_MESSAGES", 400, 1), channels: count(env, "BENCH_PROCESS_CHANNELS", 8, 1) };
 }
 
 export interface ProcessesResult {

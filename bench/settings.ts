@@ -40,7 +40,8 @@ export function readSettings(env: Env = process.env): BenchSettings {
   };
 }
 
-function count(env: Env, name: string, fallback: number, min: number): number {
+/** A whole number of at least `min` from the variable `name` (`_` allowed as a separator), else `fallback`. */
+export function count(env: Env, name: string, fallback: number, min: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw.replace(/_/g, ""));
